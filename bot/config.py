@@ -1,0 +1,90 @@
+"""Settings from the environment (and a `.env` file), checked once at start-up.
+
+Every name here is part of the documented configuration contract; a missing required value is a
+`ConfigError` whose message names it, so the program can end with one clear line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """The configuration is incomplete or invalid; the message says how to fix it."""
+
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_ZOOM_OAUTH_URL = "https://zoom.us"
+DEFAULT_ZOOM_API_URL = "https://api.zoom.us/v2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    zoom_client_id: str
+    zoom_client_secret: str
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    zoom_oauth_url: str = DEFAULT_ZOOM_OAUTH_URL
+    zoom_api_url: str = DEFAULT_ZOOM_API_URL
+    db_path: Path = Path("zoombot.db")
+    port: int = 3000
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings, raising ConfigError for the first missing or bad value."""
+        if env is None:
+            load_dotenv_file()
+            env = os.environ
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        def require(name: str, why: str = "") -> str:
+            value = get(name)
+            if value is None:
+                raise ConfigError(f"missing required environment variable {name}{why}")
+            return value
+
+        app_token = get("SLACK_APP_TOKEN")
+        if app_token is not None and not app_token.startswith("xapp-"):
+            raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+        port_text = get("PORT") or "3000"
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ConfigError(f"PORT must be a TCP port number, not {port_text!r}")
+        slack_api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+        if not slack_api_url.endswith("/"):
+            slack_api_url += "/"
+        return cls(
+            zoom_client_id=require("ZOOM_CLIENT_ID"),
+            zoom_client_secret=require("ZOOM_CLIENT_SECRET"),
+            slack_bot_token=require("SLACK_BOT_TOKEN"),
+            slack_signing_secret=(
+                get("SLACK_SIGNING_SECRET")
+                if app_token
+                else require("SLACK_SIGNING_SECRET", " (it verifies Slack's requests in HTTP mode)")
+            ),
+            slack_app_token=app_token,
+            slack_api_url=slack_api_url,
+            zoom_oauth_url=(get("ZOOM_OAUTH_URL") or DEFAULT_ZOOM_OAUTH_URL).rstrip("/"),
+            zoom_api_url=(get("ZOOM_API_URL") or DEFAULT_ZOOM_API_URL).rstrip("/"),
+            db_path=Path(get("ZOOMBOT_DB") or "zoombot.db"),
+            port=int(port_text),
+        )
+
+
+def load_dotenv_file(path: str = ".env") -> None:
+    """Load `.env` from the working directory without overriding the real environment."""
+    from dotenv import load_dotenv
+
+    if Path(path).is_file():
+        load_dotenv(path, override=False)

@@ -1,0 +1,1 @@
+"""Local stand-ins for Zoom and Slack, for tests, the offline demo and development."""

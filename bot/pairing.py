@@ -1,0 +1,321 @@
+"""Pairing a Slack user with their Zoom account: the device flow from `/zoom pair` to tokens.
+
+Joins the Zoom device-flow client, the store, the scheduler and the Slack DM. Each pending flow
+is one row in the store and one one-shot scheduler job that polls once and schedules the next
+poll, so thousands of flows cost one timer each and survive a restart through the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from slack_sdk.errors import SlackClientError
+
+from bot.keyed_lock import KeyedLock
+from bot.slack import pairing_dm
+from bot.slack.clients import SlackClients
+from bot.slack.pairing_dm import CodeMessage, DeadReason
+from bot.store import PendingFlow, Store, UserKey, new_pairing
+from bot.zoom.api import ZoomAPI, ZoomUser
+from bot.zoom.device_flow import (
+    SLOW_DOWN_STEP,
+    DeviceAuthorization,
+    PollStatus,
+    poll_token,
+    request_device_code,
+)
+from bot.zoom.errors import ZoomError, ZoomProtocolError, ZoomRateLimited, ZoomUnavailable
+from bot.zoom.oauth import OAuthClient, TokenSet
+
+log = logging.getLogger(__name__)
+
+#: Polls are spread by up to this fraction of the interval, never earlier than the interval.
+POLL_JITTER = 0.05
+#: Longest back-off between polls while Zoom is failing, unless Zoom asks for longer.
+MAX_BACKOFF = 120.0
+PROFILE_ATTEMPTS = 3
+
+OUTCOME_REASONS = {
+    PollStatus.DENIED: DeadReason.DENIED,
+    PollStatus.EXPIRED: DeadReason.EXPIRED,
+    PollStatus.FAILED: DeadReason.FAILED,
+}
+
+
+class DirectMessageFailed(Exception):
+    """Slack would not let the bot DM the user; `error` is Slack's error code."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class PairingService:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        oauth: OAuthClient,
+        api_for: Callable[[str | None], ZoomAPI],
+        slack: SlackClients,
+        scheduler: AsyncIOScheduler,
+    ) -> None:
+        self.store = store
+        self.oauth = oauth
+        self.api_for = api_for
+        self.slack = slack
+        self.scheduler = scheduler
+        self._locks = KeyedLock()
+        #: Current back-off delay per flow while Zoom is failing; reset by any real answer.
+        self._backoff: dict[str, float] = {}
+
+    async def start(self, key: UserKey, response_url: str = "") -> CodeMessage:
+        """Start a new flow for the user, replacing any pending one, and DM them the code.
+
+        When Slack refuses the DM, the code goes out as an ephemeral answer on `response_url`
+        instead. Raises ZoomError when Zoom will not hand out a code, DirectMessageFailed when
+        the code reached the user by neither way (the flow is then abandoned).
+        """
+        async with self._locks.hold(key):
+            authorization = await request_device_code(self.oauth)
+            flow = _new_flow(key, authorization, response_url)
+            previous = self.store.get_flow(key)
+            self.store.save_flow(flow)
+            if previous is not None:
+                self._unschedule(previous)
+                log.info("event=pairing_replaced team=%s user=%s", key.team_id, key.user_id)
+                await self._tell_dead(previous, DeadReason.REPLACED)
+            self._schedule(flow, flow.interval)
+            message = await self._deliver_code(flow)
+            self.store.update_flow(
+                flow, dm_channel=message.channel, dm_ts=message.ts, qr_file_id=message.file_id
+            )
+            log.info(
+                "event=pairing_started team=%s user=%s interval=%s expires_in=%d",
+                key.team_id,
+                key.user_id,
+                flow.interval,
+                flow.expires_at - flow.created_at,
+            )
+            return message
+
+    async def _deliver_code(self, flow: PendingFlow) -> CodeMessage:
+        code = {
+            "user_code": flow.user_code,
+            "verification_uri": flow.verification_uri,
+            "verification_uri_complete": flow.verification_uri_complete,
+            "expires_at": flow.expires_at,
+        }
+        client = await self.slack.for_team(flow.key.team_id, flow.key.enterprise_id)
+        try:
+            return await pairing_dm.send_code(client, flow.key.user_id, **code)
+        except SlackClientError as exc:
+            error = _slack_error_code(exc)
+            log.warning("event=dm_failed user=%s error=%s", flow.key.user_id, error)
+        if flow.response_url:
+            try:
+                return await pairing_dm.send_code_ephemeral(flow.response_url, **code)
+            except SlackClientError as exc:
+                log.warning("event=ephemeral_failed error=%s", _slack_error_code(exc))
+        self._unschedule(flow)
+        self.store.delete_flow(flow)
+        raise DirectMessageFailed(error)
+
+    def resume_all(self) -> int:
+        """Reschedule every flow in the store, as after a restart; returns how many."""
+        flows = self.store.pending_flows()
+        for flow in flows:
+            # The last poll happened before this process started, so a full interval from
+            # now keeps the spacing; an expired flow runs at once to tell the user.
+            self._schedule(flow, flow.interval)
+        if flows:
+            log.info("event=pairings_resumed count=%d", len(flows))
+        return len(flows)
+
+    def pending(self, key: UserKey) -> PendingFlow | None:
+        return self.store.get_flow(key)
+
+    # Polling
+
+    def _schedule(self, flow: PendingFlow, delay: float) -> None:
+        delay = delay * (1 + random.uniform(0, POLL_JITTER))  # noqa: S311 - spreading load
+        run_at = min(time.time() + delay, flow.expires_at)
+        self.scheduler.add_job(
+            self._poll,
+            trigger=DateTrigger(run_date=datetime.fromtimestamp(run_at, UTC)),
+            args=[flow.key.pk(), flow.flow_id],
+            id=_job_id(flow),
+            name="pairing-poll",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+        )
+
+    def _unschedule(self, flow: PendingFlow) -> None:
+        self._backoff.pop(flow.flow_id, None)
+        with contextlib.suppress(JobLookupError):
+            self.scheduler.remove_job(_job_id(flow))
+
+    async def _poll(self, pk: tuple[str, str, str], flow_id: str) -> None:
+        key = UserKey(team_id=pk[1], user_id=pk[2], enterprise_id=pk[0])
+        flow = self.store.get_flow(key)
+        if flow is None or flow.flow_id != flow_id:
+            return  # replaced or finished while this job waited
+        try:
+            await self._poll_once(flow)
+        except Exception:
+            # Never let a bug end a flow silently: log without secrets and keep polling.
+            log.exception("event=poll_crashed team=%s user=%s", key.team_id, key.user_id)
+            if self.store.get_flow(key) is not None:
+                self._back_off(flow, None)
+
+    async def _poll_once(self, flow: PendingFlow) -> None:
+        if time.time() >= flow.expires_at:
+            await self._finish_dead(flow, DeadReason.EXPIRED)
+            return
+        try:
+            outcome = await poll_token(self.oauth, flow.device_code)
+        except ZoomRateLimited as exc:
+            self._back_off(flow, exc.retry_after)
+            return
+        except ZoomUnavailable as exc:
+            log.info("event=poll_transient_error code=%s user=%s", exc.code, flow.key.user_id)
+            self._back_off(flow, None)
+            return
+        except ZoomProtocolError:
+            # Possibly a mangled success: polling again could revoke the grant, so stop.
+            await self._finish_dead(flow, DeadReason.UNREADABLE)
+            return
+        self._backoff.pop(flow.flow_id, None)
+        if outcome.status is PollStatus.PENDING:
+            self._schedule(flow, flow.interval)
+        elif outcome.status is PollStatus.SLOW_DOWN:
+            self.store.update_flow(flow, interval=flow.interval + SLOW_DOWN_STEP)
+            log.info("event=poll_slow_down user=%s interval=%d", flow.key.user_id, flow.interval)
+            self._schedule(flow, flow.interval)
+        elif outcome.tokens is not None:
+            await self._finish_paired(flow, outcome.tokens)
+        else:
+            log.info("event=pairing_ended user=%s outcome=%s", flow.key.user_id, outcome.error)
+            await self._finish_dead(flow, OUTCOME_REASONS.get(outcome.status, DeadReason.FAILED))
+
+    def _back_off(self, flow: PendingFlow, retry_after: float | None) -> None:
+        """Double the wait on each consecutive failure, honour Zoom's wish, keep the floor."""
+        previous = self._backoff.get(flow.flow_id, float(flow.interval))
+        delay = max(float(flow.interval), min(previous * 2, MAX_BACKOFF), retry_after or 0.0)
+        self._backoff[flow.flow_id] = delay
+        self._schedule(flow, delay)
+
+    # Endings
+
+    async def _finish_paired(self, flow: PendingFlow, tokens: TokenSet) -> None:
+        profile = await self._read_profile(tokens)
+        pairing = new_pairing(
+            flow.key,
+            zoom_user_id=profile.id if profile else "",
+            zoom_account_id=profile.account_id if profile else "",
+            zoom_email=profile.email if profile else "",
+            zoom_name=profile.display_name if profile else "",
+            access_token=tokens.access_token,
+            refresh_token=tokens.refresh_token,
+            expires_at=tokens.expires_at,
+            scopes=" ".join(tokens.scopes),
+            api_url=tokens.api_url or "",
+        )
+        previous = self.store.get_pairing(flow.key)
+        if previous is not None and profile is None:
+            pairing.paired_at = previous.paired_at
+        if not self.store.complete_pairing(flow, pairing):
+            # A newer /zoom pair replaced this flow while Zoom answered: these tokens are
+            # unwanted, and leaving them live would only confuse the user's Zoom account.
+            await self._revoke_quietly(tokens.refresh_token)
+            return
+        self._backoff.pop(flow.flow_id, None)
+        log.info(
+            "event=pairing_completed team=%s user=%s zoom_user=%s",
+            flow.key.team_id,
+            flow.key.user_id,
+            pairing.zoom_user_id,
+        )
+        client = await self.slack.for_team(flow.key.team_id, flow.key.enterprise_id)
+        await pairing_dm.show_paired(client, _message_of(flow), pairing.zoom_email)
+
+    async def _read_profile(self, tokens: TokenSet) -> ZoomUser | None:
+        """Who the tokens belong to; None when Zoom keeps failing (the tokens are kept)."""
+        api = self.api_for(tokens.api_url)
+        for attempt in range(PROFILE_ATTEMPTS):
+            try:
+                return await api.me(tokens.access_token)
+            except (ZoomUnavailable, ZoomRateLimited):
+                await asyncio.sleep(2**attempt)
+            except ZoomError as exc:
+                log.warning("event=profile_unreadable code=%s", exc.code)
+                return None
+        log.warning("event=profile_unreadable code=unavailable")
+        return None
+
+    async def _finish_dead(self, flow: PendingFlow, reason: DeadReason) -> None:
+        if not self.store.delete_flow(flow):
+            return
+        self._unschedule(flow)
+        log.info(
+            "event=pairing_failed team=%s user=%s reason=%s",
+            flow.key.team_id,
+            flow.key.user_id,
+            reason.name.lower(),
+        )
+        await self._tell_dead(flow, reason)
+
+    async def _tell_dead(self, flow: PendingFlow, reason: DeadReason) -> None:
+        client = await self.slack.for_team(flow.key.team_id, flow.key.enterprise_id)
+        await pairing_dm.show_dead(client, _message_of(flow), flow.user_code, reason)
+
+    async def _revoke_quietly(self, token: str) -> None:
+        try:
+            await self.oauth.revoke(token)
+        except ZoomError as exc:
+            log.warning("event=revoke_failed code=%s", exc.code)
+
+
+def _new_flow(key: UserKey, authorization: DeviceAuthorization, response_url: str) -> PendingFlow:
+    return PendingFlow(
+        key=key,
+        flow_id=secrets.token_hex(8),
+        device_code=authorization.device_code,
+        user_code=authorization.user_code,
+        verification_uri=authorization.verification_uri,
+        verification_uri_complete=authorization.verification_uri_complete,
+        interval=authorization.interval,
+        expires_at=authorization.expires_at,
+        created_at=time.time(),
+        response_url=response_url,
+    )
+
+
+def _job_id(flow: PendingFlow) -> str:
+    return f"pairing-poll:{flow.flow_id}"
+
+
+def _message_of(flow: PendingFlow) -> CodeMessage:
+    return CodeMessage(
+        channel=flow.dm_channel,
+        ts=flow.dm_ts,
+        file_id=flow.qr_file_id,
+        response_url=flow.response_url,
+    )
+
+
+def _slack_error_code(exc: SlackClientError) -> str:
+    response = getattr(exc, "response", None)
+    error = response.get("error") if response is not None else None
+    return str(error or type(exc).__name__)

@@ -1,0 +1,88 @@
+"""Builds and tears down everything one bot process runs, on the serving event loop.
+
+HTTP mode and Socket Mode share it, so both get the same store, scheduler and listeners.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC
+
+import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_bolt.async_app import AsyncApp
+
+from bot.config import Settings
+from bot.pairing import PairingService
+from bot.services import Services
+from bot.slack.app import build_app
+from bot.slack.clients import SingleWorkspaceClients
+from bot.store import Store
+from bot.zoom.api import ZoomAPI
+from bot.zoom.oauth import OAuthClient
+
+log = logging.getLogger(__name__)
+
+ZOOM_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+#: Enough parallel Zoom calls for thousands of pending flows polling every few seconds.
+ZOOM_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.http: httpx.AsyncClient | None = None
+        self.store: Store | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.app: AsyncApp | None = None
+        self.services: Services | None = None
+
+    async def start(self) -> None:
+        """Open the store, start the scheduler and resume the flows a previous run left."""
+        settings = self.settings
+        self.http = httpx.AsyncClient(timeout=ZOOM_TIMEOUT, limits=ZOOM_LIMITS)
+        self.store = Store(settings.db_path)
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        http = self.http
+
+        def api_for(api_url: str | None) -> ZoomAPI:
+            return ZoomAPI(http, f"{api_url}/v2" if api_url else settings.zoom_api_url)
+
+        pairing = PairingService(
+            store=self.store,
+            oauth=OAuthClient(
+                http,
+                oauth_url=settings.zoom_oauth_url,
+                client_id=settings.zoom_client_id,
+                client_secret=settings.zoom_client_secret,
+            ),
+            api_for=api_for,
+            slack=SingleWorkspaceClients(settings.slack_bot_token or "", settings.slack_api_url),
+            scheduler=self.scheduler,
+        )
+        self.services = Services(store=self.store, pairing=pairing)
+        self.app = build_app(settings, self.services)
+        self.scheduler.start()
+        pairing.resume_all()
+        log.info("event=started db=%s", settings.db_path)
+
+    async def stop(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.http is not None:
+            await self.http.aclose()
+        if self.store is not None:
+            self.store.close()
+
+    def health(self) -> dict[str, str]:
+        """Database and scheduler state, as /healthz reports them."""
+        checks = {"database": "ok", "scheduler": "ok"}
+        try:
+            if self.store is None:
+                raise RuntimeError("not open")
+            self.store.check()
+        except Exception as exc:
+            checks["database"] = f"error: {type(exc).__name__}"
+        if self.scheduler is None or not self.scheduler.running:
+            checks["scheduler"] = "error: not running"
+        return checks

@@ -1,0 +1,52 @@
+"""The ASGI app uvicorn serves: Slack's request URL and a health check."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.config import Settings
+from bot.runtime import Runtime
+
+
+def create_app(settings: Settings | None = None, *, serve_slack: bool = True) -> Starlette:
+    """Build the app; `serve_slack=False` leaves only /healthz (Socket Mode takes Slack)."""
+    runtime = Runtime(settings or Settings.from_env())
+    handler: AsyncSlackRequestHandler | None = None
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        nonlocal handler
+        await runtime.start()
+        assert runtime.app is not None
+        handler = AsyncSlackRequestHandler(runtime.app)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    async def slack_events(request: Request) -> Response:
+        if handler is None:
+            return JSONResponse({"error": "starting"}, status_code=503)
+        return await handler.handle(request)
+
+    async def healthz(request: Request) -> Response:
+        checks = runtime.health()
+        healthy = all(value == "ok" for value in checks.values())
+        return JSONResponse(
+            {"status": "ok" if healthy else "error", **checks},
+            status_code=200 if healthy else 503,
+        )
+
+    routes = [Route("/healthz", healthz, methods=["GET"])]
+    if serve_slack:
+        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.runtime = runtime
+    return app

@@ -1,0 +1,14 @@
+"""The long-lived parts a Slack listener may call, bundled so listeners take one argument."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.pairing import PairingService
+from bot.store import Store
+
+
+@dataclass(frozen=True)
+class Services:
+    store: Store
+    pairing: PairingService

@@ -1,0 +1,13 @@
+"""Slack listeners grouped by kind; each module registers its own handlers on the app."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.services import Services
+from bot.slack.listeners import actions, commands
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    commands.register(app, services)
+    actions.register(app, services)

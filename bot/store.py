@@ -1,0 +1,245 @@
+"""The bot's SQLite database: Zoom pairings and pending device flows, one row per Slack user.
+
+Pending flows live here rather than only in the scheduler, so a restarted process can pick up
+every flow a killed one left behind. Writes that must not half-happen use one transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import sqlite_utils
+from sqlite_utils.db import NotFoundError, Table
+
+SCHEMA_VERSION = 1
+KEY_COLUMNS = ("enterprise_id", "team_id", "user_id")
+
+
+class UserKey(NamedTuple):
+    """A Slack user as the bot keys its data: workspace (and enterprise when present) and user."""
+
+    team_id: str
+    user_id: str
+    enterprise_id: str = ""
+
+    def pk(self) -> tuple[str, str, str]:
+        return (self.enterprise_id, self.team_id, self.user_id)
+
+    def where(self) -> tuple[str, list[str]]:
+        return (
+            "enterprise_id = ? and team_id = ? and user_id = ?",
+            [self.enterprise_id, self.team_id, self.user_id],
+        )
+
+
+@dataclass
+class PendingFlow:
+    """A device flow waiting for the user; `flow_id` tells a replaced flow from the live one."""
+
+    key: UserKey
+    flow_id: str
+    device_code: str = field(repr=False)
+    user_code: str = field(repr=False)
+    verification_uri: str
+    verification_uri_complete: str = field(repr=False)
+    interval: int
+    expires_at: float
+    created_at: float
+    dm_channel: str = ""
+    dm_ts: str = ""
+    qr_file_id: str = ""
+    #: The slash command's response_url: where the user hears from us if the DM fails.
+    response_url: str = field(default="", repr=False)
+
+
+@dataclass
+class Pairing:
+    """A Slack user's linked Zoom account; tokens are kept out of repr."""
+
+    key: UserKey
+    zoom_user_id: str
+    zoom_account_id: str
+    zoom_email: str
+    zoom_name: str
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    expires_at: float
+    scopes: str
+    api_url: str
+    paired_at: float
+    updated_at: float
+
+
+def _row(obj: PendingFlow | Pairing) -> dict[str, Any]:
+    data = {f.name: getattr(obj, f.name) for f in fields(obj) if f.name != "key"}
+    data.update(obj.key._asdict())
+    return data
+
+
+def _key_of(row: dict[str, Any]) -> UserKey:
+    return UserKey(row.pop("team_id"), row.pop("user_id"), row.pop("enterprise_id"))
+
+
+class Store:
+    """One SQLite file, opened in WAL mode; used from the event loop's thread only."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.db = sqlite_utils.Database(self.path)
+        self.db.execute("PRAGMA busy_timeout = 5000")
+        self.db.enable_wal()
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self._migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def flows(self) -> Table:
+        return self.db.table("pending_flows")
+
+    @property
+    def pairings(self) -> Table:
+        return self.db.table("pairings")
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{self.path} was written by a newer zoombot (schema {version}); upgrade the bot"
+            )
+        with self.db.atomic():
+            if version < 1:
+                self.flows.create(
+                    {
+                        "enterprise_id": str,
+                        "team_id": str,
+                        "user_id": str,
+                        "flow_id": str,
+                        "device_code": str,
+                        "user_code": str,
+                        "verification_uri": str,
+                        "verification_uri_complete": str,
+                        "interval": int,
+                        "expires_at": float,
+                        "created_at": float,
+                        "dm_channel": str,
+                        "dm_ts": str,
+                        "qr_file_id": str,
+                        "response_url": str,
+                    },
+                    pk=KEY_COLUMNS,
+                    not_null=KEY_COLUMNS,
+                    if_not_exists=True,
+                )
+                self.pairings.create(
+                    {
+                        "enterprise_id": str,
+                        "team_id": str,
+                        "user_id": str,
+                        "zoom_user_id": str,
+                        "zoom_account_id": str,
+                        "zoom_email": str,
+                        "zoom_name": str,
+                        "access_token": str,
+                        "refresh_token": str,
+                        "expires_at": float,
+                        "scopes": str,
+                        "api_url": str,
+                        "paired_at": float,
+                        "updated_at": float,
+                    },
+                    pk=KEY_COLUMNS,
+                    not_null=KEY_COLUMNS,
+                    if_not_exists=True,
+                )
+                self.pairings.create_index(["zoom_user_id"], if_not_exists=True)
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # Pending flows
+
+    def save_flow(self, flow: PendingFlow) -> None:
+        """Insert or replace the user's flow: one live flow per user."""
+        self.flows.upsert(_row(flow), pk=KEY_COLUMNS)
+
+    def get_flow(self, key: UserKey) -> PendingFlow | None:
+        try:
+            row = self.flows.get(key.pk())
+        except NotFoundError:
+            return None
+        return PendingFlow(key=_key_of(row), **row)
+
+    def update_flow(self, flow: PendingFlow, **changes: Any) -> bool:
+        """Change fields of the flow if it is still the live one; False when it was replaced."""
+        where, args = flow.key.where()
+        assignments = ", ".join(f"[{name}] = ?" for name in changes)
+        with self.db.atomic():
+            cursor = self.db.execute(
+                f"update pending_flows set {assignments} where {where} and flow_id = ?",  # noqa: S608
+                [*changes.values(), *args, flow.flow_id],
+            )
+        if cursor.rowcount:
+            for name, value in changes.items():
+                setattr(flow, name, value)
+        return cursor.rowcount > 0
+
+    def delete_flow(self, flow: PendingFlow) -> bool:
+        """Remove the flow if it is still the live one."""
+        where, args = flow.key.where()
+        with self.db.atomic():
+            cursor = self.db.execute(
+                f"delete from pending_flows where {where} and flow_id = ?",  # noqa: S608
+                [*args, flow.flow_id],
+            )
+        return cursor.rowcount > 0
+
+    def pending_flows(self) -> list[PendingFlow]:
+        return [PendingFlow(key=_key_of(row), **row) for row in self.flows.rows]
+
+    def count_flows(self) -> int:
+        return self.flows.count
+
+    # Pairings
+
+    def complete_pairing(self, flow: PendingFlow, pairing: Pairing) -> bool:
+        """Store the tokens and retire the flow in one transaction.
+
+        Returns False, storing nothing, when the flow was replaced meanwhile.
+        """
+        where, args = flow.key.where()
+        with self.db.atomic():
+            cursor = self.db.execute(
+                f"delete from pending_flows where {where} and flow_id = ?",  # noqa: S608
+                [*args, flow.flow_id],
+            )
+            if cursor.rowcount == 0:
+                return False
+            self.pairings.upsert(_row(pairing), pk=KEY_COLUMNS)
+        return True
+
+    def get_pairing(self, key: UserKey) -> Pairing | None:
+        try:
+            row = self.pairings.get(key.pk())
+        except NotFoundError:
+            return None
+        return Pairing(key=_key_of(row), **row)
+
+    def delete_pairing(self, key: UserKey) -> bool:
+        where, args = key.where()
+        with self.db.atomic():
+            cursor = self.db.execute(f"delete from pairings where {where}", args)  # noqa: S608
+        return cursor.rowcount > 0
+
+    def check(self) -> None:
+        """Raise sqlite3.Error when the database cannot be read (for health checks)."""
+        self.db.execute("select count(*) from pairings").fetchone()
+
+
+def new_pairing(key: UserKey, **values: Any) -> Pairing:
+    now = time.time()
+    values.setdefault("paired_at", now)
+    values.setdefault("updated_at", now)
+    return Pairing(key=key, **values)

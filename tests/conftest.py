@@ -1,0 +1,55 @@
+"""Fixtures that stand up the real parts: the Zoom and Slack stand-ins and the bot process.
+
+The bot runs as `python -m bot` in a subprocess, exactly as deployed, with a real SQLite file;
+the stand-ins are real HTTP servers on loopback threads of the test process, so tests can read
+their records and drive them (approve a code, inject a fault) directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.emulator.background import BackgroundServer
+from bot.emulator.slack import SlackEmulator
+from bot.emulator.zoom import ZoomEmulator
+from tests.harness import BotProcess
+
+SIGNING_SECRET = "test-signing-secret"
+
+
+@pytest.fixture
+def zoom_options() -> dict[str, object]:
+    """Override in a test module (or parametrize) to change the Zoom stand-in's behaviour."""
+    return {"interval": 1}
+
+
+@pytest.fixture
+def zoom(zoom_options: dict[str, object]) -> Iterator[ZoomEmulator]:
+    emulator = ZoomEmulator(**zoom_options)  # type: ignore[arg-type]
+    with BackgroundServer(emulator.app) as server:
+        emulator.base_url = server.url
+        yield emulator
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackEmulator]:
+    emulator = SlackEmulator()
+    with BackgroundServer(emulator.app) as server:
+        emulator.base_url = server.url
+        yield emulator
+
+
+@pytest.fixture
+def bot(tmp_path: Path, zoom: ZoomEmulator, slack: SlackEmulator) -> Iterator[BotProcess]:
+    process = BotProcess(
+        tmp_path,
+        zoom=zoom,
+        slack=slack,
+        signing_secret=SIGNING_SECRET,
+    )
+    process.start()
+    yield process
+    process.stop()
