@@ -33,6 +33,7 @@ class Settings:
     zoom_api_url: str = DEFAULT_ZOOM_API_URL
     db_path: Path = Path("zoombot.db")
     port: int = 3000
+    zoom_timeout: float = 10.0
 
     @property
     def socket_mode(self) -> bool:
@@ -61,6 +62,13 @@ class Settings:
         port_text = get("PORT") or "3000"
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise ConfigError(f"PORT must be a TCP port number, not {port_text!r}")
+        timeout_text = get("ZOOM_TIMEOUT") or "10"
+        try:
+            zoom_timeout = float(timeout_text)
+        except ValueError:
+            zoom_timeout = 0.0
+        if not 0 < zoom_timeout <= 300:
+            raise ConfigError(f"ZOOM_TIMEOUT must be 0 to 300 seconds, not {timeout_text!r}")
         slack_api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
         if not slack_api_url.endswith("/"):
             slack_api_url += "/"
@@ -79,6 +87,7 @@ class Settings:
             zoom_api_url=(get("ZOOM_API_URL") or DEFAULT_ZOOM_API_URL).rstrip("/"),
             db_path=Path(get("ZOOMBOT_DB") or "zoombot.db"),
             port=int(port_text),
+            zoom_timeout=zoom_timeout,
         )
 
 

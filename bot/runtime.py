@@ -23,7 +23,6 @@ from bot.zoom.oauth import OAuthClient
 
 log = logging.getLogger(__name__)
 
-ZOOM_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 #: Enough parallel Zoom calls for thousands of pending flows polling every few seconds.
 ZOOM_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100)
 
@@ -40,7 +39,7 @@ class Runtime:
     async def start(self) -> None:
         """Open the store, start the scheduler and resume the flows a previous run left."""
         settings = self.settings
-        self.http = httpx.AsyncClient(timeout=ZOOM_TIMEOUT, limits=ZOOM_LIMITS)
+        self.http = httpx.AsyncClient(timeout=settings.zoom_timeout, limits=ZOOM_LIMITS)
         self.store = Store(settings.db_path)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         http = self.http

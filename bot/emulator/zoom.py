@@ -147,6 +147,7 @@ class _Call:
     json_error: bool
     body: bytes
     headers: dict[str, str]
+    arrived: float  # time.monotonic() at arrival: the polling rate is judged on this
     params: dict[str, str] = field(default_factory=dict)
 
 
@@ -172,6 +173,10 @@ Handler = Callable[[_Call], _Reply]
 def normalize_user_code(code: str) -> str:
     """Accept codes the way people type them: any case, with spaces or a dash."""
     return re.sub(r"[\s-]", "", code).upper()
+
+
+def _arrival(r: RecordedRequest) -> float:
+    return r.time
 
 
 def _random_id() -> str:
@@ -286,21 +291,25 @@ class ZoomEmulator:
     # ------------------------------------------------------------------ recorded requests
 
     def requests_to(self, path: str) -> list[RecordedRequest]:
-        """Requests recorded for that exact path, in arrival order."""
+        """Requests recorded for that exact path, in arrival order.
+
+        ``requests`` itself is in completion order: a delayed answer is recorded when sent.
+        """
         with self._lock:
-            return [r for r in self.requests if r.path == path]
+            return sorted((r for r in self.requests if r.path == path), key=_arrival)
 
     def polls(self, user_code: str) -> list[RecordedRequest]:
-        """Device-code token requests of that grant, in order (faulted ones included)."""
+        """Device-code token requests of that grant in arrival order, faulted ones included."""
         code = normalize_user_code(user_code)
         with self._lock:
-            return [
+            found = [
                 r
                 for r in self.requests
                 if r.path == "/oauth/token"
                 and r.grant_type == DEVICE_GRANT_TYPE
                 and r.user_code == code
             ]
+        return sorted(found, key=_arrival)
 
     # ------------------------------------------------------------------ users
 
@@ -500,7 +509,7 @@ class ZoomEmulator:
     async def _endpoint(self, request: Request) -> Response:
         """Parse, apply latency and faults, dispatch, record: one path for every request."""
         arrived = time.monotonic()
-        call = await self._parse(request)
+        call = await self._parse(request, arrived)
         with self._lock:
             latency = self._latency.get(call.path, 0.0)
         if latency:
@@ -522,7 +531,7 @@ class ZoomEmulator:
             self._record(call, arrived, status, sent, reply_code)
         return response
 
-    async def _parse(self, request: Request) -> _Call:
+    async def _parse(self, request: Request, arrived: float) -> _Call:
         body = await request.body()
         ctype = request.headers.get("content-type", "").lower()
         form: dict[str, str] = {}
@@ -551,6 +560,7 @@ class ZoomEmulator:
             json_error=json_error,
             body=body,
             headers=headers,
+            arrived=arrived,
         )
 
     def _dispatch(self, call: _Call) -> _Reply:
@@ -657,12 +667,12 @@ class ZoomEmulator:
         g = self._grants_by_device.get(device_code)
         if g is None:
             return _oauth_error("invalid_grant", "Invalid device code")
-        now = time.monotonic()
+        now = call.arrived
         previous, g.last_poll = g.last_poll, now
         if previous is not None and now - previous < g.interval - POLL_TOLERANCE:
             g.interval += SLOW_DOWN_STEP  # RFC 8628 3.5: for this and every later poll
             return _oauth_error("slow_down", "Polling too frequently")
-        self._lapse(g, now)
+        self._lapse(g, time.monotonic())
         if g.state == "pending":
             return _oauth_error("authorization_pending", "User has not yet authorized")
         if g.state == "denied":
@@ -885,4 +895,5 @@ class ZoomEmulator:
 
     def _h_ctl_requests(self, call: _Call) -> _Reply:
         keys = ("method", "path", "time", "status", "user_code", "grant_type")
-        return _Reply(200, [{k: getattr(r, k) for k in keys} for r in self.requests])
+        ordered = sorted(self.requests, key=_arrival)
+        return _Reply(200, [{k: getattr(r, k) for k in keys} for r in ordered])

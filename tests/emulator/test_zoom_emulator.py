@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import httpx
@@ -83,7 +84,7 @@ class Bearer(httpx.Auth):
     def __init__(self, token: str) -> None:
         self.token = token
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = f"Bearer {self.token}"
         yield request
 
@@ -437,6 +438,19 @@ def test_inject_delay_and_latency_are_recorded(zoom: tuple[ZoomEmulator, httpx.C
     assert poll(client, flow["device_code"]).status_code == 500
     [faulted] = emu.polls(flow["user_code"])
     assert faulted.status == 500 and faulted.form["device_code"] == flow["device_code"]
+
+
+def test_polls_are_in_arrival_order(zoom: tuple[ZoomEmulator, httpx.Client]) -> None:
+    emu, client = zoom
+    flow = start_flow(client)
+    emu.inject("/oauth/token", status=504, delay=0.4)
+    slow = threading.Thread(target=poll, args=(client, flow["device_code"]))
+    slow.start()
+    time.sleep(0.1)
+    poll(client, flow["device_code"])  # answered (pending) before the delayed one
+    slow.join()
+    assert [p.status for p in emu.polls(flow["user_code"])] == [504, 400]
+    assert [r.status for r in emu.requests if r.path == "/oauth/token"] == [400, 504]
 
 
 def test_approval_pages(zoom: tuple[ZoomEmulator, httpx.Client]) -> None:
