@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackClientError
 from bot.keyed_lock import KeyedLock
 from bot.slack import pairing_dm
 from bot.slack.clients import SlackClients
-from bot.slack.pairing_dm import CodeMessage, DeadReason
+from bot.slack.pairing_dm import CodeMessage, DeadReason, PairingCode
 from bot.store import PendingFlow, Store, UserKey, new_pairing
 from bot.zoom.api import ZoomAPI, ZoomUser
 from bot.zoom.device_flow import (
@@ -110,21 +110,21 @@ class PairingService:
             return message
 
     async def _deliver_code(self, flow: PendingFlow) -> CodeMessage:
-        code = {
-            "user_code": flow.user_code,
-            "verification_uri": flow.verification_uri,
-            "verification_uri_complete": flow.verification_uri_complete,
-            "expires_at": flow.expires_at,
-        }
+        code = PairingCode(
+            user_code=flow.user_code,
+            verification_uri=flow.verification_uri,
+            verification_uri_complete=flow.verification_uri_complete,
+            expires_at=flow.expires_at,
+        )
         client = await self.slack.for_team(flow.key.team_id, flow.key.enterprise_id)
         try:
-            return await pairing_dm.send_code(client, flow.key.user_id, **code)
+            return await pairing_dm.send_code(client, flow.key.user_id, code)
         except SlackClientError as exc:
             error = _slack_error_code(exc)
             log.warning("event=dm_failed user=%s error=%s", flow.key.user_id, error)
         if flow.response_url:
             try:
-                return await pairing_dm.send_code_ephemeral(flow.response_url, **code)
+                return await pairing_dm.send_code_ephemeral(flow.response_url, code)
             except SlackClientError as exc:
                 log.warning("event=ephemeral_failed error=%s", _slack_error_code(exc))
         self._unschedule(flow)

@@ -49,6 +49,16 @@ class DeadReason(Enum):
 
 
 @dataclass(frozen=True)
+class PairingCode:
+    """What the person needs to approve: RFC 8628's user-facing fields, never the device code."""
+
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str
+    expires_at: float
+
+
+@dataclass(frozen=True)
 class CodeMessage:
     """Where the code went, so the message can be updated and the QR file deleted later."""
 
@@ -65,9 +75,8 @@ def slack_date(epoch: float, pattern: str = "{date_short_pretty} at {time}") -> 
     return f"<!date^{int(epoch)}^{pattern}|{fallback}>"
 
 
-def code_blocks(
-    *, user_code: str, verification_uri: str, verification_uri_complete: str, expires_at: float
-) -> list[Block]:
+def code_blocks(code: PairingCode) -> list[Block]:
+    user_code, verification_uri = code.user_code, code.verification_uri
     return [
         HeaderBlock(text=f"Your Zoom code: {user_code}"),
         SectionBlock(
@@ -85,7 +94,7 @@ def code_blocks(
             elements=[
                 ButtonElement(
                     text="Approve in Zoom",
-                    url=verification_uri_complete,
+                    url=code.verification_uri_complete,
                     action_id=OPEN_LINK_ACTION,
                     style="primary",
                 )
@@ -95,7 +104,7 @@ def code_blocks(
             elements=[
                 MarkdownTextObject(
                     text=(
-                        f"The code expires {slack_date(expires_at)}. "
+                        f"The code expires {slack_date(code.expires_at)}. "
                         "Approve it only if you just typed `/zoom pair` yourself."
                     )
                 )
@@ -104,8 +113,8 @@ def code_blocks(
     ]
 
 
-def code_text(user_code: str, verification_uri: str) -> str:
-    return f"Your Zoom code is {user_code}: approve it at {verification_uri}"
+def code_text(code: PairingCode) -> str:
+    return f"Your Zoom code is {code.user_code}: approve it at {code.verification_uri}"
 
 
 def paired_blocks(email: str) -> list[Block]:
@@ -132,35 +141,21 @@ def dead_blocks(user_code: str, reason: DeadReason) -> list[Block]:
     ]
 
 
-async def send_code(
-    client: AsyncWebClient,
-    user_id: str,
-    *,
-    user_code: str,
-    verification_uri: str,
-    verification_uri_complete: str,
-    expires_at: float,
-) -> CodeMessage:
+async def send_code(client: AsyncWebClient, user_id: str, code: PairingCode) -> CodeMessage:
     """DM the code and link, then the QR code; raises SlackApiError when the DM fails.
 
     A failed QR upload is logged and skipped: the message alone is enough to pair.
     """
     opened = await client.conversations_open(users=user_id)
     channel = opened["channel"]["id"]
-    blocks = code_blocks(
-        user_code=user_code,
-        verification_uri=verification_uri,
-        verification_uri_complete=verification_uri_complete,
-        expires_at=expires_at,
-    )
     posted = await client.chat_postMessage(
-        channel=channel, text=code_text(user_code, verification_uri), blocks=blocks
+        channel=channel, text=code_text(code), blocks=code_blocks(code)
     )
     file_id = ""
     try:
         upload = await client.files_upload_v2(
             channel=channel,
-            content=qr_png(verification_uri_complete),
+            content=qr_png(code.verification_uri_complete),
             filename=QR_FILENAME,
             title="Scan to approve in Zoom",
         )
@@ -170,25 +165,12 @@ async def send_code(
     return CodeMessage(channel=channel, ts=posted["ts"], file_id=file_id)
 
 
-async def send_code_ephemeral(
-    response_url: str,
-    *,
-    user_code: str,
-    verification_uri: str,
-    verification_uri_complete: str,
-    expires_at: float,
-) -> CodeMessage:
+async def send_code_ephemeral(response_url: str, code: PairingCode) -> CodeMessage:
     """The fallback when Slack refuses the DM: the same code, visible only to the requester.
 
     Raises SlackClientError when the response_url refuses too.
     """
-    blocks = code_blocks(
-        user_code=user_code,
-        verification_uri=verification_uri,
-        verification_uri_complete=verification_uri_complete,
-        expires_at=expires_at,
-    )
-    await _post_ephemeral(response_url, code_text(user_code, verification_uri), blocks)
+    await _post_ephemeral(response_url, code_text(code), code_blocks(code))
     return CodeMessage(channel="", ts="", response_url=response_url)
 
 

@@ -43,8 +43,7 @@ def zoom_problem(exc: ZoomError, doing: str, retry: str) -> str:
         return f"Zoom isn't answering right now, so I couldn't {doing}. Try `{retry}` again soon."
     if isinstance(exc, ZoomProtocolError):
         return (
-            f"Zoom sent an answer I couldn't read, so I couldn't {doing}. "
-            f"Try `{retry}` again soon."
+            f"Zoom sent an answer I couldn't read, so I couldn't {doing}. Try `{retry}` again soon."
         )
     if isinstance(exc, MissingScope):
         scopes = ", ".join(f"`{scope}`" for scope in exc.scopes) or "a scope it needs"
