@@ -14,6 +14,7 @@ import random
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from apscheduler.jobstores.base import JobLookupError
@@ -58,6 +59,16 @@ class DirectMessageFailed(Exception):
     def __init__(self, error: str) -> None:
         super().__init__(error)
         self.error = error
+
+
+@dataclass(frozen=True)
+class Unpaired:
+    """What `unpair` removed: `email` of the unlinked account, whether Zoom confirmed revoking."""
+
+    had_pairing: bool
+    email: str = ""
+    revoked: bool = False
+    cancelled_flow: bool = False
 
 
 class PairingService:
@@ -144,6 +155,30 @@ class PairingService:
 
     def pending(self, key: UserKey) -> PendingFlow | None:
         return self.store.get_flow(key)
+
+    async def unpair(self, key: UserKey) -> Unpaired:
+        """Revoke at Zoom, delete the tokens and cancel a pending flow.
+
+        The local data goes even when Zoom cannot be reached: the person asked for it to go.
+        """
+        async with self._locks.hold(key):
+            flow = self.store.get_flow(key)
+            cancelled = flow is not None and self.store.delete_flow(flow)
+            if flow is not None and cancelled:
+                self._unschedule(flow)
+                await self._tell_dead(flow, DeadReason.CANCELLED)
+            pairing = self.store.get_pairing(key)
+            if pairing is None:
+                return Unpaired(had_pairing=False, cancelled_flow=cancelled)
+            revoked = await self._revoke_quietly(pairing.refresh_token)
+            self.store.delete_pairing(key)
+            log.info("event=unpaired team=%s user=%s revoked=%s", key.team_id, key.user_id, revoked)
+            return Unpaired(
+                had_pairing=True,
+                email=pairing.zoom_email,
+                revoked=revoked,
+                cancelled_flow=cancelled,
+            )
 
     # Polling
 
@@ -280,11 +315,13 @@ class PairingService:
         client = await self.slack.for_team(flow.key.team_id, flow.key.enterprise_id)
         await pairing_dm.show_dead(client, _message_of(flow), flow.user_code, reason)
 
-    async def _revoke_quietly(self, token: str) -> None:
+    async def _revoke_quietly(self, token: str) -> bool:
         try:
             await self.oauth.revoke(token)
         except ZoomError as exc:
             log.warning("event=revoke_failed code=%s", exc.code)
+            return False
+        return True
 
 
 def _new_flow(key: UserKey, authorization: DeviceAuthorization, response_url: str) -> PendingFlow:

@@ -13,11 +13,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
 
 from bot.config import Settings
+from bot.meetings import MeetingService
 from bot.pairing import PairingService
 from bot.services import Services
 from bot.slack.app import build_app
 from bot.slack.clients import SingleWorkspaceClients
 from bot.store import Store
+from bot.tokens import TokenKeeper
 from bot.zoom.api import ZoomAPI
 from bot.zoom.oauth import OAuthClient
 
@@ -47,19 +49,21 @@ class Runtime:
         def api_for(api_url: str | None) -> ZoomAPI:
             return ZoomAPI(http, f"{api_url}/v2" if api_url else settings.zoom_api_url)
 
+        oauth = OAuthClient(
+            http,
+            oauth_url=settings.zoom_oauth_url,
+            client_id=settings.zoom_client_id,
+            client_secret=settings.zoom_client_secret,
+        )
         pairing = PairingService(
             store=self.store,
-            oauth=OAuthClient(
-                http,
-                oauth_url=settings.zoom_oauth_url,
-                client_id=settings.zoom_client_id,
-                client_secret=settings.zoom_client_secret,
-            ),
+            oauth=oauth,
             api_for=api_for,
             slack=SingleWorkspaceClients(settings.slack_bot_token or "", settings.slack_api_url),
             scheduler=self.scheduler,
         )
-        self.services = Services(store=self.store, pairing=pairing)
+        meetings = MeetingService(TokenKeeper(self.store, oauth, api_for), settings.zoom_oauth_url)
+        self.services = Services(store=self.store, pairing=pairing, meetings=meetings)
         self.app = build_app(settings, self.services)
         self.scheduler.start()
         pairing.resume_all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.meetings import MeetingService
 from bot.pairing import PairingService
 from bot.store import Store
 
@@ -12,3 +13,4 @@ from bot.store import Store
 class Services:
     store: Store
     pairing: PairingService
+    meetings: MeetingService

@@ -178,7 +178,7 @@ class Store:
         assignments = ", ".join(f"[{name}] = ?" for name in changes)
         with self.db.atomic():
             cursor = self.db.execute(
-                f"update pending_flows set {assignments} where {where} and flow_id = ?",  # noqa: S608
+                f"update pending_flows set {assignments} where {where} and flow_id = ?",
                 [*changes.values(), *args, flow.flow_id],
             )
         if cursor.rowcount:
@@ -191,7 +191,7 @@ class Store:
         where, args = flow.key.where()
         with self.db.atomic():
             cursor = self.db.execute(
-                f"delete from pending_flows where {where} and flow_id = ?",  # noqa: S608
+                f"delete from pending_flows where {where} and flow_id = ?",
                 [*args, flow.flow_id],
             )
         return cursor.rowcount > 0
@@ -212,7 +212,7 @@ class Store:
         where, args = flow.key.where()
         with self.db.atomic():
             cursor = self.db.execute(
-                f"delete from pending_flows where {where} and flow_id = ?",  # noqa: S608
+                f"delete from pending_flows where {where} and flow_id = ?",
                 [*args, flow.flow_id],
             )
             if cursor.rowcount == 0:
@@ -227,10 +227,47 @@ class Store:
             return None
         return Pairing(key=_key_of(row), **row)
 
-    def delete_pairing(self, key: UserKey) -> bool:
+    def replace_tokens(
+        self,
+        key: UserKey,
+        old_refresh_token: str,
+        *,
+        access_token: str,
+        refresh_token: str,
+        expires_at: float,
+        scopes: str,
+        api_url: str,
+    ) -> Pairing | None:
+        """Swap in a refreshed token pair only if the old one is still the stored one.
+
+        One transaction retires the old pair and saves the new, so a crash never leaves the
+        user with a refresh token Zoom has already killed. None when someone else swapped first.
+        """
         where, args = key.where()
         with self.db.atomic():
-            cursor = self.db.execute(f"delete from pairings where {where}", args)  # noqa: S608
+            cursor = self.db.execute(
+                "update pairings set access_token = ?, refresh_token = ?, expires_at = ?,"
+                f" scopes = ?, api_url = ?, updated_at = ? where {where} and refresh_token = ?",
+                [
+                    access_token,
+                    refresh_token,
+                    expires_at,
+                    scopes,
+                    api_url,
+                    time.time(),
+                    *args,
+                    old_refresh_token,
+                ],
+            )
+        return self.get_pairing(key) if cursor.rowcount else None
+
+    def delete_pairing(self, key: UserKey, refresh_token: str | None = None) -> bool:
+        """Delete the user's pairing; with `refresh_token`, only if that is still the stored one."""
+        where, args = key.where()
+        if refresh_token is not None:
+            where, args = f"{where} and refresh_token = ?", [*args, refresh_token]
+        with self.db.atomic():
+            cursor = self.db.execute(f"delete from pairings where {where}", args)
         return cursor.rowcount > 0
 
     def check(self) -> None:

@@ -53,3 +53,29 @@ def bot(tmp_path: Path, zoom: ZoomEmulator, slack: SlackEmulator) -> Iterator[Bo
     process.start()
     yield process
     process.stop()
+
+
+@pytest.fixture
+def paired(bot: BotProcess, zoom: ZoomEmulator, slack: SlackEmulator) -> BotProcess:
+    """The bot with U0ALICE already paired to the stand-in's default Zoom user."""
+    pair_user(bot, zoom, slack, "U0ALICE")
+    return bot
+
+
+def pair_user(
+    bot: BotProcess, zoom: ZoomEmulator, slack: SlackEmulator, user_id: str, user=None
+) -> None:
+    from tests.harness import wait_for
+
+    before = len(zoom.requests_to("/oauth/devicecode"))
+    bot.command("pair", user_id=user_id)
+    wait_for(lambda: len(zoom.requests_to("/oauth/devicecode")) > before, what="a device code")
+    code = zoom.requests_to("/oauth/devicecode")[-1].user_code
+    zoom.approve(code, user)
+    wait_for(
+        lambda: any(
+            "Paired with Zoom" in str(m.get("text"))
+            for m in slack.messages(slack.dm_channel(user_id))
+        ),
+        what="the paired DM",
+    )

@@ -150,7 +150,7 @@ def test_stops_at_expires_in_even_if_zoom_keeps_saying_pending(tmp_path, zoom, s
         bot.stop()
 
 
-@pytest.mark.parametrize("status", [500, 502, 503])
+@pytest.mark.parametrize("status", [500, 503])
 def test_server_errors_back_off_doubling_and_keep_going(bot, zoom, slack, status):
     code = start_pairing(bot, zoom, slack)
     wait_for(lambda: zoom.polls(code), what="first poll")

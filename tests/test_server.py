@@ -48,5 +48,8 @@ def test_healthz_reports_database_and_scheduler(bot: BotProcess):
 def test_help_lists_subcommands(bot: BotProcess):
     result = bot.command("help")
     assert result.response.status_code == 200
-    assert "/zoom pair" in result.ack_text
-    assert bot.command("frobnicate").ack_text == result.ack_text
+    for subcommand in ("meet", "pair", "status", "unpair", "logout", "help"):
+        assert f"/zoom {subcommand}" in result.ack_text
+    unknown = bot.command("frobnicate").ack_text
+    assert "I don't know `/zoom frobnicate`" in unknown
+    assert result.ack_text in unknown

@@ -42,6 +42,10 @@ class DeadReason(Enum):
     )
     REPLACED = "This code was replaced by a newer one: use the code in the latest message."
     FAILED = "Zoom refused this code, so nothing was linked. Run `/zoom pair` to try again."
+    CANCELLED = (
+        "You unpaired before approving this code, so it no longer works. "
+        "Run `/zoom pair` to link your Zoom account again."
+    )
     UNREADABLE = (
         "Zoom sent an answer the bot could not read, so nothing was linked. "
         "Run `/zoom pair` to try again."

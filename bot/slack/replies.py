@@ -17,8 +17,16 @@ from bot.zoom.errors import (
 )
 
 HELP = """*Zoom for Slack*: link your Zoom account once, then start meetings from any channel.
-• `/zoom pair` — link your Zoom account (I DM you a code to approve in Zoom)
+• `/zoom meet [topic]` — start a meeting here, e.g. `/zoom meet standup` (`/zoom` alone does too)
+• `/zoom pair` — link your Zoom account: I DM you a code to approve in Zoom
+• `/zoom status` — which Zoom account is linked, e.g. `/zoom status`
+• `/zoom unpair` — unlink it and revoke the bot's access, e.g. `/zoom unpair` (or `/zoom logout`)
 • `/zoom help` — show this list"""
+
+PAIRING_EXPIRED = (
+    "Zoom no longer accepts this bot's access to your account (it was revoked or expired), so "
+    "I removed the link. Run `/zoom pair` to link your Zoom account again."
+)
 
 BUG = "Something went wrong on my side and nothing was changed. Please try again in a minute."
 
@@ -62,6 +70,24 @@ def zoom_problem(exc: ZoomError, doing: str, retry: str) -> str:
             "Ask your Slack admin to check that the Zoom app has the device grant enabled."
         )
     return f"Zoom refused the request, so I couldn't {doing}. Try `{retry}` again soon."
+
+
+def unknown_subcommand(word: str) -> str:
+    return f"I don't know `/zoom {word}`.\n{HELP}"
+
+
+def unpaired(email: str, revoked: bool) -> str:
+    account = f"*{email}*" if email else "your Zoom account"
+    if revoked:
+        return f"Unpaired: {account} is no longer linked, and the bot's access was revoked at Zoom."
+    return (
+        f"Unpaired: {account} is no longer linked and its tokens are deleted here, but Zoom "
+        "could not confirm the revocation. To be sure, remove the app in Zoom under "
+        "App Marketplace > Manage > Added Apps."
+    )
+
+
+NOTHING_TO_UNPAIR = "You have no Zoom account linked, so there is nothing to unpair."
 
 
 def dm_failed(error: str) -> str:

@@ -93,11 +93,18 @@ class OAuthClient:
         await self.post("/oauth/revoke", {"token": token})
 
 
+#: Zoom codes that mean the user's grant is gone: user deleted (4735), app disabled by an admin
+#: (4738), tokens revoked by a newer authorization (4741). Treated like `invalid_grant`.
+GRANT_GONE_CODES = frozenset({4735, 4738, 4741})
+
+
 def read_oauth_answer(response: httpx.Response) -> dict[str, Any]:
     status = response.status_code
     if status == 429:
         raise ZoomRateLimited(retry_after_seconds(response.headers))
     body = _json_object(response)
+    if body is not None and 400 <= status < 500 and body.get("code") in GRANT_GONE_CODES:
+        raise OAuthError("invalid_grant", f"Zoom code {body['code']}", status=status)
     if body is not None and isinstance(body.get("error"), str) and status >= 400 and status < 500:
         reason = body.get("reason") or body.get("error_description") or ""
         raise OAuthError(body["error"], str(reason), status=status)

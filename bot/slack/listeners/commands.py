@@ -1,6 +1,6 @@
 """The `/zoom` slash command and its subcommands.
 
-Every subcommand acks first (Slack allows 3 seconds) and does its slow work afterwards,
+Every subcommand acks first (Slack allows 3 seconds) and does its Zoom work afterwards,
 answering through `respond`, which posts to the command's response_url.
 """
 
@@ -14,8 +14,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.pairing import DirectMessageFailed
 from bot.services import Services
-from bot.slack import replies
+from bot.slack import meeting_messages, replies
+from bot.slack.pairing_dm import slack_date
 from bot.store import UserKey
+from bot.tokens import NotPaired, PairingExpired
 from bot.zoom.errors import ZoomError
 
 log = logging.getLogger(__name__)
@@ -26,7 +28,10 @@ Subcommand = Callable[[Services, dict[str, Any], str, AsyncAck, AsyncRespond], A
 
 
 def user_key(payload: dict[str, Any]) -> UserKey:
-    """Key a request by workspace, enterprise (when present) and user."""
+    """Key a request by workspace, enterprise (when present) and user.
+
+    Slash commands carry flat `team_id`/`user_id`; interaction payloads nest them.
+    """
     user = payload.get("user")
     user_id = payload.get("user_id") or (user.get("id") if isinstance(user, dict) else "")
     team = payload.get("team")
@@ -53,7 +58,7 @@ async def pair(
 async def start_pairing(
     services: Services, key: UserKey, response_url: str, respond: AsyncRespond
 ) -> None:
-    """Start the device flow after the ack; also used by the "Pair Zoom" buttons."""
+    """Start the device flow after the ack; also used by the "Pair Zoom" button."""
     try:
         await services.pairing.start(key, response_url)
     except ZoomError as exc:
@@ -66,6 +71,72 @@ async def start_pairing(
         await respond(response_type="ephemeral", text=replies.dm_failed(exc.error))
 
 
+async def meet(
+    services: Services, command: dict[str, Any], topic: str, ack: AsyncAck, respond: AsyncRespond
+) -> None:
+    key = user_key(command)
+    if services.store.get_pairing(key) is None:
+        text, blocks = meeting_messages.not_paired()
+        await ack(response_type="ephemeral", text=text, blocks=blocks)
+        return
+    await ack()
+    try:
+        started = await services.meetings.start(key, topic)
+    except NotPaired:
+        text, blocks = meeting_messages.not_paired()
+        await respond(response_type="ephemeral", text=text, blocks=blocks)
+        return
+    except PairingExpired:
+        await respond(response_type="ephemeral", text=replies.PAIRING_EXPIRED)
+        return
+    except ZoomError as exc:
+        log.warning("event=meeting_not_started user=%s code=%s", key.user_id, exc.code)
+        await respond(
+            response_type="ephemeral",
+            text=replies.zoom_problem(exc, "start the meeting", "/zoom meet"),
+        )
+        return
+    text, blocks = meeting_messages.channel_card(key.user_id, started.meeting)
+    posted = await respond(response_type="in_channel", text=text, blocks=blocks)
+    if posted.status_code != 200:
+        log.warning("event=meeting_post_failed user=%s status=%s", key.user_id, posted.status_code)
+    text, blocks = meeting_messages.host_card(started)
+    await respond(response_type="ephemeral", text=text, blocks=blocks)
+
+
+async def status(
+    services: Services, command: dict[str, Any], _: str, ack: AsyncAck, respond: AsyncRespond
+) -> None:
+    key = user_key(command)
+    pairing = services.store.get_pairing(key)
+    pending = services.pairing.pending(key) is not None
+    lines = []
+    if pairing is None:
+        lines.append("You have no Zoom account linked. Run `/zoom pair` to link one.")
+    else:
+        account = f"*{pairing.zoom_email}*" if pairing.zoom_email else "a Zoom account"
+        lines.append(f"Paired with Zoom as {account} since {slack_date(pairing.paired_at)}.")
+        scopes = ", ".join(f"`{scope}`" for scope in pairing.scopes.split()) or "none"
+        lines.append(f"Granted scopes: {scopes}.")
+    if pending:
+        lines.append("A pairing is waiting for your approval: check your DMs for the code.")
+    await ack(response_type="ephemeral", text="\n".join(lines))
+
+
+async def unpair(
+    services: Services, command: dict[str, Any], _: str, ack: AsyncAck, respond: AsyncRespond
+) -> None:
+    await ack()
+    result = await services.pairing.unpair(user_key(command))
+    if result.had_pairing:
+        text = replies.unpaired(result.email, result.revoked)
+    elif result.cancelled_flow:
+        text = "I cancelled your pending pairing; no Zoom account was linked."
+    else:
+        text = replies.NOTHING_TO_UNPAIR
+    await respond(response_type="ephemeral", text=text)
+
+
 async def show_help(
     services: Services, command: dict[str, Any], _: str, ack: AsyncAck, respond: AsyncRespond
 ) -> None:
@@ -73,7 +144,13 @@ async def show_help(
 
 
 SUBCOMMANDS: dict[str, Subcommand] = {
+    "": meet,  # bare `/zoom` starts a meeting, as in Zoom's own Slack app
+    "meet": meet,
+    "meeting": meet,
     "pair": pair,
+    "status": status,
+    "unpair": unpair,
+    "logout": unpair,
     "help": show_help,
 }
 
@@ -82,12 +159,16 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.command(COMMAND)
     async def zoom(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         word, _, rest = (command.get("text") or "").strip().partition(" ")
-        handler = SUBCOMMANDS.get(word.lower(), show_help)
+        word = word.lower()
+        handler = SUBCOMMANDS.get(word)
         try:
+            if handler is None:
+                await ack(response_type="ephemeral", text=replies.unknown_subcommand(word))
+                return
             await handler(services, command, rest.strip(), ack, respond)
         except Exception:
             log.exception(
-                "event=command_failed subcommand=%s user=%s", word.lower(), command.get("user_id")
+                "event=command_failed subcommand=%s user=%s", word, command.get("user_id")
             )
             if ack.response is None:
                 await ack(response_type="ephemeral", text=replies.BUG)
