@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import itertools
 import json
 import logging
 import multiprocessing
@@ -485,8 +486,8 @@ async def send_command(
     }
     body = urlencode(payload)
     timestamp = str(int(time.time()))
-    signature = SignatureVerifier(SIGNING_SECRET).generate_signature(
-        timestamp=timestamp, body=body
+    signature = (
+        SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=timestamp, body=body) or ""
     )
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
@@ -564,8 +565,11 @@ def start_profiler(pid: int, seconds: float, workdir: Path) -> subprocess.Popen[
         return None
     out = workdir / "bot-profile.txt"
     return subprocess.Popen(
-        [exe, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "100"]
-        + ["--format", "raw", "--nonblocking", "--output", str(out)],
+        [
+            exe,
+            *("record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "100"),
+            *("--format", "raw", "--nonblocking", "--output", str(out)),
+        ],
         stdout=(workdir / "py-spy.log").open("wb"),
         stderr=subprocess.STDOUT,
     )
@@ -589,7 +593,9 @@ def summarize_profile(path: Path, seconds: float, top: int = 25) -> dict[str, An
     return {
         "busy_samples": total,
         "busy_pct_of_wall": 100 * total / max(1.0, seconds * 100),
-        "inclusive": [(name, round(100 * n / max(1, total), 1)) for name, n in inclusive.most_common(top)],
+        "inclusive": [
+            (name, round(100 * n / max(1, total), 1)) for name, n in inclusive.most_common(top)
+        ],
         "self": [(name, round(100 * n / max(1, total), 1)) for name, n in leaf.most_common(top)],
     }
 
@@ -689,19 +695,30 @@ def analyse_polls(
     }
 
 
-def log_summary(path: Path) -> dict[str, Any]:
-    """Counts of the bot's `event=` log lines and of WARNING/ERROR lines by logger."""
-    events: Counter[str] = Counter()
-    levels: Counter[str] = Counter()
-    tracebacks = 0
+def log_summary(path: Path, stop_wall: float) -> dict[str, Any]:
+    """Counts of the bot's `event=` log lines and of WARNING/ERROR lines by logger.
+
+    Lines stamped at or after `stop_wall` (when the benchmark sent SIGTERM) count apart, as
+    shutdown noise; a traceback belongs to the stamped line above it.
+    """
+    counts: dict[str, dict[str, Counter[str]]] = {
+        phase: {"events": Counter(), "warnings": Counter()} for phase in ("run", "shutdown")
+    }
+    phase = "run"
     for line in path.read_text(errors="replace").splitlines():
+        if match := re.match(r"time=(\S+ \S+),(\d+) ", line):
+            stamp = time.mktime(time.strptime(match.group(1), "%Y-%m-%d %H:%M:%S"))
+            phase = "shutdown" if stamp + int(match.group(2)) / 1000 >= stop_wall else "run"
         if match := re.search(r"\bevent=(\S+)", line):
-            events[match.group(1)] += 1
+            counts[phase]["events"][match.group(1)] += 1
         if match := re.search(r"level=(WARNING|ERROR|CRITICAL) logger=(\S+)", line):
-            levels[f"{match.group(1)} {match.group(2)}"] += 1
+            counts[phase]["warnings"][f"{match.group(1)} {match.group(2)}"] += 1
         if line.startswith("Traceback"):
-            tracebacks += 1
-    return {"events": dict(events), "warnings": dict(levels), "tracebacks": tracebacks}
+            counts[phase]["warnings"]["traceback"] += 1
+    return {
+        phase: {kind: dict(counter) for kind, counter in kinds.items()}
+        for phase, kinds in counts.items()
+    }
 
 
 def usage_summary(usage: Sequence[UsageSample]) -> dict[str, float]:
@@ -709,9 +726,7 @@ def usage_summary(usage: Sequence[UsageSample]) -> dict[str, float]:
         return {}
     first, last = usage[0], usage[-1]
     elapsed = last.t - first.t
-    bot_pct = [
-        100 * (b.bot_cpu - a.bot_cpu) / (b.t - a.t) for a, b in zip(usage, usage[1:], strict=False)
-    ]
+    bot_pct = [100 * (b.bot_cpu - a.bot_cpu) / (b.t - a.t) for a, b in itertools.pairwise(usage)]
     return {
         "bot_cpu_pct_mean": 100 * (last.bot_cpu - first.bot_cpu) / elapsed,
         "bot_cpu_pct_max_1s": max(bot_pct),
@@ -745,20 +760,28 @@ def print_report(summary: dict[str, Any]) -> None:
     print()
     print(f"=== pending pairings: {summary['flows']} flows, {summary['seconds']:.0f} s ===")
     rows = [
-        ("setup", f"device codes {summary['seed_seconds']:.1f} s, "
-         f"bot start-up (resume_all) {summary['startup_seconds']:.1f} s"),
+        (
+            "setup",
+            f"device codes {summary['seed_seconds']:.1f} s, "
+            f"bot start-up (resume_all) {summary['startup_seconds']:.1f} s",
+        ),
     ]
     if cal:
-        rows.append((
-            "stand-in capacity",
-            f"{cal['requests_per_s']:.0f} polls/s at {cal['zoom_cpu_pct']:.0f} % CPU "
-            f"({cal['zoom_cpu_us_per_request']:.0f} us/poll)  => ~"
-            f"{cal['requests_per_s'] * summary['interval']:.0f} flows at interval "
-            f"{summary['interval']} s",
-        ))
+        rows.append(
+            (
+                "stand-in capacity",
+                f"{cal['requests_per_s']:.0f} polls/s at {cal['zoom_cpu_pct']:.0f} % CPU "
+                f"({cal['zoom_cpu_us_per_request']:.0f} us/poll)  => ~"
+                f"{cal['requests_per_s'] * summary['interval']:.0f} flows at interval "
+                f"{summary['interval']} s",
+            )
+        )
     rows += [
-        ("polls/s (steady)", f"{p['polls_per_s_steady']:.0f} of ideal "
-         f"{summary['flows'] / summary['interval']:.0f} (N/interval)"),
+        (
+            "polls/s (steady)",
+            f"{p['polls_per_s_steady']:.0f} of ideal "
+            f"{summary['flows'] / summary['interval']:.0f} (N/interval)",
+        ),
         ("flows polled", f"{p['flows_polled']} of {p['flows']}; polls {p['polls']}"),
         ("answers", ", ".join(f"{k} {v}" for k, v in p["answers"].items()) or "-"),
         ("early polls", str(p["early_polls"])),
@@ -771,24 +794,34 @@ def print_report(summary: dict[str, Any]) -> None:
         ("  /zoom help", fmt_dist(acks["help"])),
         ("  /zoom pair", fmt_dist(acks["pair"])),
         ("  failed / over 3 s", f"{acks['failed']} / {acks['over_slack_limit']}"),
-        ("bot RSS", f"start {summary['rss_mib']['start']:.0f} MiB, end "
-         f"{summary['rss_mib']['end']:.0f} MiB, peak {summary['rss_mib']['peak']:.0f} MiB"),
-        ("CPU (mean of run)", f"bot {usage.get('bot_cpu_pct_mean', float('nan')):.0f} %, "
-         f"zoom stand-in {usage.get('zoom_cpu_pct_mean', float('nan')):.0f} % "
-         f"({summary['zoom_in']}"
-         + (f", {usage['zoom_cpu_us_per_request']:.0f} us/request" if "zoom_cpu_us_per_request" in usage else "")
-         + f"); {os.cpu_count()} CPUs"),
+        (
+            "bot RSS",
+            f"start {summary['rss_mib']['start']:.0f} MiB, end "
+            f"{summary['rss_mib']['end']:.0f} MiB, peak {summary['rss_mib']['peak']:.0f} MiB",
+        ),
+        (
+            "CPU (mean of run)",
+            f"bot {usage.get('bot_cpu_pct_mean', float('nan')):.0f} %, "
+            f"zoom stand-in {usage.get('zoom_cpu_pct_mean', float('nan')):.0f} % "
+            f"({summary['zoom_in']}"
+            + (
+                f", {usage['zoom_cpu_us_per_request']:.0f} us/request"
+                if "zoom_cpu_us_per_request" in usage
+                else ""
+            )
+            + f"); {os.cpu_count()} CPUs",
+        ),
         ("bot stop", f"exit {summary['bot_exit_code']} after {summary['bot_stop_seconds']:.1f} s"),
     ]
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
-    events = summary["bot_log"]["events"]
-    if events:
-        print("  bot log events: " + ", ".join(f"{k} {v}" for k, v in sorted(events.items())))
-    if summary["bot_log"]["warnings"]:
-        print("  bot log warnings: " + ", ".join(
-            f"{k} {v}" for k, v in summary["bot_log"]["warnings"].items()))
+    for phase in ("run", "shutdown"):
+        logged = summary["bot_log"][phase]
+        for kind in ("events", "warnings"):
+            if logged[kind]:
+                items = ", ".join(f"{k} {v}" for k, v in sorted(logged[kind].items()))
+                print(f"  bot log {kind} ({phase}): {items}")
     if "profile" in summary:
         prof = summary["profile"]
         print(f"  profile: bot busy {prof['busy_pct_of_wall']:.0f} % of the run; top inclusive:")
@@ -890,12 +923,17 @@ def run(args: argparse.Namespace) -> int:
         summary["bot_alive_at_end"] = bot.alive()
         rss_end = status_kib(bot.pid) if bot.alive() else 0
         rss_peak = status_kib(bot.pid, "VmHWM") if bot.alive() else 0
-        summary["rss_mib"] = {"start": rss_start / 1024, "end": rss_end / 1024, "peak": rss_peak / 1024}
+        summary["rss_mib"] = {
+            "start": rss_start / 1024,
+            "end": rss_end / 1024,
+            "peak": rss_peak / 1024,
+        }
         if profiler is not None:
             try:
                 profiler.wait(30)
             except subprocess.TimeoutExpired:
                 profiler.kill()
+        stop_wall = time.time()
         bot.stop()
         summary["bot_stop_seconds"] = bot.stop_seconds
         summary["bot_exit_code"] = bot.exit_code
@@ -922,7 +960,9 @@ def run(args: argparse.Namespace) -> int:
     usage = summary["usage"] = usage_summary(load.usage)
     if usage and summary["polls"]["stand_in_requests_in_cpu_window"]:
         usage["zoom_cpu_us_per_request"] = (
-            1e4 * usage["zoom_cpu_pct_mean"] * usage["sampled_seconds"]
+            1e4
+            * usage["zoom_cpu_pct_mean"]
+            * usage["sampled_seconds"]
             / summary["polls"]["stand_in_requests_in_cpu_window"]
         )
     commands = load.commands
@@ -934,15 +974,13 @@ def run(args: argparse.Namespace) -> int:
         "over_slack_limit": sum(c.latency >= SLACK_ACK_LIMIT for c in commands),
         "errors": Counter(c.error for c in commands if c.error).most_common(5),
     }
-    summary["bot_log"] = log_summary(bot.log_path)
+    summary["bot_log"] = log_summary(bot.log_path, stop_wall)
     profile = workdir / "bot-profile.txt"
     if args.profile and profile.exists():
         summary["profile"] = summarize_profile(profile, args.seconds)
     summary["targets"] = judge(summary)
     (workdir / "summary.json").write_text(
-        json.dumps(
-            {**summary, "commands": [asdict(c) for c in commands]}, indent=2, default=str
-        )
+        json.dumps({**summary, "commands": [asdict(c) for c in commands]}, indent=2, default=str)
     )
     print_report(summary)
     return 0 if all(met for _, met, _ in summary["targets"]) else 1

@@ -15,6 +15,7 @@ import uvicorn
 
 from bot.config import ConfigError, Settings
 from bot.logs import configure_logging
+from bot.poller_lock import PollerAlreadyRunning, PollerLock
 from bot.server import create_app
 
 log = logging.getLogger("bot")
@@ -27,14 +28,16 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     try:
         settings = Settings.from_env()
-    except ConfigError as exc:
+        lock = PollerLock(settings.db_path)
+        lock.acquire()
+    except (ConfigError, PollerAlreadyRunning) as exc:
         print(f"zoombot: {exc}", file=sys.stderr)
         return 2
     if settings.socket_mode:
-        asyncio.run(run_socket_mode(settings, args.host))
+        asyncio.run(run_socket_mode(settings, args.host, lock))
     else:
         uvicorn.run(
-            create_app(settings),
+            create_app(settings, poller_lock=lock),
             host=args.host,
             port=settings.port,
             log_config=None,
@@ -43,11 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-async def run_socket_mode(settings: Settings, host: str) -> None:
+async def run_socket_mode(settings: Settings, host: str, lock: PollerLock) -> None:
     """Connect to Slack over Socket Mode and serve /healthz beside it."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    app = create_app(settings, serve_slack=False)
+    app = create_app(settings, serve_slack=False, poller_lock=lock)
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=settings.port, log_config=None, access_log=False)
     )

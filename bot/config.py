@@ -34,10 +34,19 @@ class Settings:
     db_path: Path = Path("zoombot.db")
     port: int = 3000
     zoom_timeout: float = 10.0
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_redirect_uri: str | None = None
+    zoom_webhook_secret_token: str | None = None
 
     @property
     def socket_mode(self) -> bool:
         return bool(self.slack_app_token)
+
+    @property
+    def oauth_install(self) -> bool:
+        """Multi-workspace: installs go through Slack OAuth and tokens live in the database."""
+        return bool(self.slack_client_id and self.slack_client_secret)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -69,13 +78,27 @@ class Settings:
             zoom_timeout = 0.0
         if not 0 < zoom_timeout <= 300:
             raise ConfigError(f"ZOOM_TIMEOUT must be 0 to 300 seconds, not {timeout_text!r}")
+        client_id, client_secret = get("SLACK_CLIENT_ID"), get("SLACK_CLIENT_SECRET")
+        if bool(client_id) != bool(client_secret):
+            missing = "SLACK_CLIENT_SECRET" if client_id else "SLACK_CLIENT_ID"
+            raise ConfigError(
+                f"missing required environment variable {missing} (multi-workspace install "
+                "needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)"
+            )
         slack_api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
         if not slack_api_url.endswith("/"):
             slack_api_url += "/"
         return cls(
             zoom_client_id=require("ZOOM_CLIENT_ID"),
             zoom_client_secret=require("ZOOM_CLIENT_SECRET"),
-            slack_bot_token=require("SLACK_BOT_TOKEN"),
+            slack_bot_token=(
+                get("SLACK_BOT_TOKEN")
+                if client_id
+                else require(
+                    "SLACK_BOT_TOKEN",
+                    " (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for multi-workspace installs)",
+                )
+            ),
             slack_signing_secret=(
                 get("SLACK_SIGNING_SECRET")
                 if app_token
@@ -88,6 +111,10 @@ class Settings:
             db_path=Path(get("ZOOMBOT_DB") or "zoombot.db"),
             port=int(port_text),
             zoom_timeout=zoom_timeout,
+            slack_client_id=client_id,
+            slack_client_secret=client_secret,
+            slack_redirect_uri=get("SLACK_REDIRECT_URI"),
+            zoom_webhook_secret_token=get("ZOOM_WEBHOOK_SECRET_TOKEN"),
         )
 
 

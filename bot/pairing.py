@@ -23,8 +23,9 @@ from apscheduler.triggers.date import DateTrigger
 from slack_sdk.errors import SlackClientError
 
 from bot.keyed_lock import KeyedLock
-from bot.slack import pairing_dm
-from bot.slack.clients import SlackClients
+from bot.logs import bind
+from bot.slack import pairing_dm, replies
+from bot.slack.clients import SlackClients, WorkspaceNotInstalled
 from bot.slack.pairing_dm import CodeMessage, DeadReason, PairingCode
 from bot.store import PendingFlow, Store, UserKey, new_pairing
 from bot.zoom.api import ZoomAPI, ZoomUser
@@ -45,6 +46,8 @@ POLL_JITTER = 0.05
 #: Longest back-off between polls while Zoom is failing, unless Zoom asks for longer.
 MAX_BACKOFF = 120.0
 PROFILE_ATTEMPTS = 3
+#: Revocations in flight at once when a whole workspace is forgotten.
+REVOKE_CONCURRENCY = 8
 
 OUTCOME_REASONS = {
     PollStatus.DENIED: DeadReason.DENIED,
@@ -180,6 +183,42 @@ class PairingService:
                 cancelled_flow=cancelled,
             )
 
+    async def forget_workspace(self, team_id: str, enterprise_id: str = "") -> int:
+        """The Slack app left a workspace: end its flows, revoke and delete its pairings."""
+        for flow in self.store.flows_of_workspace(team_id, enterprise_id):
+            self._unschedule(flow)
+            self.store.delete_flow(flow)
+        pairings = self.store.pairings_of_workspace(team_id, enterprise_id)
+        limit = asyncio.Semaphore(REVOKE_CONCURRENCY)
+
+        async def forget(refresh_token: str, key: UserKey) -> None:
+            async with limit:
+                await self._revoke_quietly(refresh_token)
+            self.store.delete_pairing(key)
+
+        await asyncio.gather(*(forget(p.refresh_token, p.key) for p in pairings))
+        log.info("event=workspace_forgotten team=%s pairings=%d", team_id, len(pairings))
+        return len(pairings)
+
+    async def forget_zoom_user(self, zoom_user_id: str) -> list[UserKey]:
+        """Zoom says the user removed the app: delete their pairings and tell each Slack user."""
+        forgotten = [
+            pairing
+            for pairing in self.store.pairings_of_zoom_user(zoom_user_id)
+            if self.store.delete_pairing(pairing.key, refresh_token=pairing.refresh_token)
+        ]
+        log.info("event=zoom_user_deauthorized pairings=%d", len(forgotten))
+        for pairing in forgotten:
+            key = pairing.key
+            try:
+                client = await self.slack.for_team(key.team_id, key.enterprise_id)
+                await client.chat_postMessage(
+                    channel=key.user_id, text=replies.zoom_app_removed(pairing.zoom_email)
+                )
+            except (SlackClientError, WorkspaceNotInstalled) as exc:
+                log.warning("event=notify_failed user=%s error=%s", key.user_id, type(exc).__name__)
+        return [pairing.key for pairing in forgotten]
+
     # Polling
 
     def _schedule(self, flow: PendingFlow, delay: float) -> None:
@@ -203,6 +242,7 @@ class PairingService:
 
     async def _poll(self, pk: tuple[str, str, str], flow_id: str) -> None:
         key = UserKey(team_id=pk[1], user_id=pk[2], enterprise_id=pk[0])
+        bind(request_id=f"poll-{flow_id}", team=key.team_id, user=key.user_id)
         flow = self.store.get_flow(key)
         if flow is None or flow.flow_id != flow_id:
             return  # replaced or finished while this job waited

@@ -15,13 +15,16 @@ from slack_bolt.async_app import AsyncApp
 from bot.config import Settings
 from bot.meetings import MeetingService
 from bot.pairing import PairingService
+from bot.poller_lock import PollerLock
 from bot.services import Services
-from bot.slack.app import build_app
-from bot.slack.clients import SingleWorkspaceClients
+from bot.slack.app import build_app, installation_store
+from bot.slack.clients import InstalledWorkspaceClients, SingleWorkspaceClients, SlackClients
 from bot.store import Store
 from bot.tokens import TokenKeeper
 from bot.zoom.api import ZoomAPI
 from bot.zoom.oauth import OAuthClient
+from bot.zoom.webhooks import WebhookVerifier
+from bot.zoom_events import ZoomEventsEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -30,17 +33,22 @@ ZOOM_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100)
 
 
 class Runtime:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, poller_lock: PollerLock | None = None) -> None:
         self.settings = settings
+        self.poller_lock = poller_lock
         self.http: httpx.AsyncClient | None = None
         self.store: Store | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.app: AsyncApp | None = None
         self.services: Services | None = None
+        self.zoom_events: ZoomEventsEndpoint | None = None
 
     async def start(self) -> None:
         """Open the store, start the scheduler and resume the flows a previous run left."""
         settings = self.settings
+        if self.poller_lock is None:
+            self.poller_lock = PollerLock(settings.db_path)
+            self.poller_lock.acquire()
         self.http = httpx.AsyncClient(timeout=settings.zoom_timeout, limits=ZOOM_LIMITS)
         self.store = Store(settings.db_path)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -55,16 +63,28 @@ class Runtime:
             client_id=settings.zoom_client_id,
             client_secret=settings.zoom_client_secret,
         )
+        installations = installation_store(settings) if settings.oauth_install else None
+        slack: SlackClients = (
+            InstalledWorkspaceClients(installations, settings.slack_api_url)
+            if installations is not None
+            else SingleWorkspaceClients(settings.slack_bot_token or "", settings.slack_api_url)
+        )
         pairing = PairingService(
             store=self.store,
             oauth=oauth,
             api_for=api_for,
-            slack=SingleWorkspaceClients(settings.slack_bot_token or "", settings.slack_api_url),
+            slack=slack,
             scheduler=self.scheduler,
         )
         meetings = MeetingService(TokenKeeper(self.store, oauth, api_for), settings.zoom_oauth_url)
-        self.services = Services(store=self.store, pairing=pairing, meetings=meetings)
-        self.app = build_app(settings, self.services)
+        self.services = Services(
+            store=self.store, pairing=pairing, meetings=meetings, installations=installations
+        )
+        self.app = build_app(settings, self.services, installations)
+        if settings.zoom_webhook_secret_token:
+            self.zoom_events = ZoomEventsEndpoint(
+                WebhookVerifier(settings.zoom_webhook_secret_token), pairing
+            )
         self.scheduler.start()
         pairing.resume_all()
         log.info("event=started db=%s", settings.db_path)
@@ -76,6 +96,8 @@ class Runtime:
             await self.http.aclose()
         if self.store is not None:
             self.store.close()
+        if self.poller_lock is not None:
+            self.poller_lock.release()
 
     def health(self) -> dict[str, str]:
         """Database and scheduler state, as /healthz reports them."""

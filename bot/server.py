@@ -12,12 +12,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.config import Settings
+from bot.poller_lock import PollerLock
 from bot.runtime import Runtime
 
 
-def create_app(settings: Settings | None = None, *, serve_slack: bool = True) -> Starlette:
-    """Build the app; `serve_slack=False` leaves only /healthz (Socket Mode takes Slack)."""
-    runtime = Runtime(settings or Settings.from_env())
+def create_app(
+    settings: Settings | None = None,
+    *,
+    serve_slack: bool = True,
+    poller_lock: PollerLock | None = None,
+) -> Starlette:
+    """Build the app; `serve_slack=False` leaves Slack's events to Socket Mode."""
+    runtime = Runtime(settings or Settings.from_env(), poller_lock)
     handler: AsyncSlackRequestHandler | None = None
 
     @asynccontextmanager
@@ -47,6 +53,19 @@ def create_app(settings: Settings | None = None, *, serve_slack: bool = True) ->
     routes = [Route("/healthz", healthz, methods=["GET"])]
     if serve_slack:
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+
+    async def zoom_events(request: Request) -> Response:
+        if runtime.zoom_events is None:
+            return JSONResponse({"error": "starting"}, status_code=503)
+        return await runtime.zoom_events(request)
+
+    if runtime.settings.zoom_webhook_secret_token:
+        routes.append(Route("/zoom/events", zoom_events, methods=["POST"]))
+    if runtime.settings.oauth_install:
+        routes += [
+            Route("/slack/install", slack_events, methods=["GET"]),
+            Route("/slack/oauth_redirect", slack_events, methods=["GET"]),
+        ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
     return app

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+
 from bot.meetings import MeetingService
 from bot.pairing import PairingService
 from bot.store import Store
@@ -14,3 +16,5 @@ class Services:
     store: Store
     pairing: PairingService
     meetings: MeetingService
+    #: Slack installations, when the app is installed through OAuth (multi-workspace).
+    installations: AsyncInstallationStore | None = None

@@ -270,6 +270,20 @@ class Store:
             cursor = self.db.execute(f"delete from pairings where {where}", args)
         return cursor.rowcount > 0
 
+    def pairings_of_workspace(self, team_id: str, enterprise_id: str = "") -> list[Pairing]:
+        rows = self.pairings.rows_where(
+            "team_id = ? and enterprise_id = ?", [team_id, enterprise_id]
+        )
+        return [Pairing(key=_key_of(row), **row) for row in rows]
+
+    def flows_of_workspace(self, team_id: str, enterprise_id: str = "") -> list[PendingFlow]:
+        rows = self.flows.rows_where("team_id = ? and enterprise_id = ?", [team_id, enterprise_id])
+        return [PendingFlow(key=_key_of(row), **row) for row in rows]
+
+    def pairings_of_zoom_user(self, zoom_user_id: str) -> list[Pairing]:
+        rows = self.pairings.rows_where("zoom_user_id = ?", [zoom_user_id])
+        return [Pairing(key=_key_of(row), **row) for row in rows]
+
     def check(self) -> None:
         """Raise sqlite3.Error when the database cannot be read (for health checks)."""
         self.db.execute("select count(*) from pairings").fetchone()

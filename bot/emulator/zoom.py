@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
+import hmac
 import html
 import json
 import re
@@ -897,3 +899,49 @@ class ZoomEmulator:
         keys = ("method", "path", "time", "status", "user_code", "grant_type")
         ordered = sorted(self.requests, key=_arrival)
         return _Reply(200, [{k: getattr(r, k) for k in keys} for r in ordered])
+
+    # ------------------------------------------------------------------ webhooks
+
+    def signed_webhook(
+        self, secret_token: str, event: dict[str, Any], *, timestamp: int | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """``event`` as Zoom POSTs it to the app's endpoint: the raw body and its headers.
+
+        ``timestamp`` (Unix seconds, default now) lets tests send stale or future requests.
+        """
+        body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+        ts = int(time.time()) if timestamp is None else timestamp
+        headers = {
+            "content-type": "application/json; charset=utf-8",
+            "x-zm-request-timestamp": str(ts),
+            "x-zm-signature": sign_webhook(secret_token, ts, body),
+        }
+        return body, headers
+
+    def deauthorization_event(self, user: ZoomUser) -> dict[str, Any]:
+        """The ``app_deauthorized`` event Zoom sends when ``user`` removes this app.
+
+        It only builds the body; the user's tokens stay valid unless the test revokes them.
+        """
+        now = datetime.now(UTC)
+        return {
+            "event": "app_deauthorized",
+            "event_ts": int(now.timestamp() * 1000),
+            "payload": {
+                "account_id": user.account_id,
+                "user_id": user.id,
+                "client_id": self.client_id,
+                "user_data_retention": "false",
+                "deauthorization_time": now.isoformat(timespec="milliseconds").replace(
+                    "+00:00", "Z"
+                ),
+                # Legacy field (the app's verification token); the bot ignores it.
+                "signature": secrets.token_hex(32),
+            },
+        }
+
+
+def sign_webhook(secret_token: str, timestamp: int | str, body: bytes) -> str:
+    """Zoom's ``x-zm-signature``, computed here independently of the bot's verifier."""
+    message = f"v0:{timestamp}:".encode() + body
+    return "v0=" + hmac.new(secret_token.encode(), message, hashlib.sha256).hexdigest()

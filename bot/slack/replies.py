@@ -87,6 +87,14 @@ def unpaired(email: str, revoked: bool) -> str:
     )
 
 
+def zoom_app_removed(email: str) -> str:
+    account = f"*{email}*" if email else "your Zoom account"
+    return (
+        f"The Zoom app was removed from {account} in Zoom, so I deleted its link here. "
+        "Run `/zoom pair` if you want to link it again."
+    )
+
+
 NOTHING_TO_UNPAIR = "You have no Zoom account linked, so there is nothing to unpair."
 
 

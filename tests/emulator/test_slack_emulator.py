@@ -6,20 +6,32 @@ Other tests trust the emulator to behave like Slack where the bot has been bitte
 
 from __future__ import annotations
 
+import asyncio
 import struct
 import threading
+import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 
+import aiohttp
 import httpx
 import pytest
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.emulator.background import BackgroundServer
 from bot.emulator.slack import SlackEmulator
 
 TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
+CLIENT_ID = "slack-client-id"
+CLIENT_SECRET = "slack-client-secret"
 
 
 def tiny_png() -> bytes:
@@ -274,3 +286,278 @@ def test_state_is_safe_across_threads() -> None:
     messages = emulator.messages("C1")
     assert len(emulator.calls_to("chat.postMessage")) == 50
     assert len({m["ts"] for m in messages}) == 50
+
+
+# ---------------------------------------------------------------------- Socket Mode
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def socket_client(emu: SlackEmulator) -> AsyncIterator[SocketModeClient]:
+    """slack_sdk's aiohttp Socket Mode client (what AsyncSocketModeHandler uses), acking each
+    envelope with a payload that names it."""
+    client = SocketModeClient(app_token=APP_TOKEN, web_client=AsyncWebClient(base_url=emu.api_url))
+    client.received = []  # type: ignore[attr-defined]
+
+    async def ack(client: AsyncBaseSocketModeClient, request: SocketModeRequest) -> None:
+        client.received.append(request)  # type: ignore[attr-defined]
+        payload = {"text": f"got {request.payload.get('text', '')}"}
+        await client.send_socket_mode_response(SocketModeResponse(request.envelope_id, payload))
+
+    client.socket_mode_request_listeners.append(ack)
+    await client.connect()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def test_socket_mode_envelope_round_trip(
+    emu: SlackEmulator, socket_client: SocketModeClient
+) -> None:
+    await eventually(emu.socket_connected)
+    [opened] = emu.calls_to("apps.connections.open")
+    assert opened.token == APP_TOKEN
+    assert opened.response["url"].startswith(f"ws://127.0.0.1:{emu.base_url.rsplit(':', 1)[1]}/")
+
+    payload = {"command": "/zoom", "text": "help", "user_id": "U0ALICE", "team_id": "T0TEAM"}
+    ack = await emu.send_socket_envelope_async("slash_commands", payload)
+    assert ack == {"text": "got help"}
+
+    [request] = socket_client.received  # type: ignore[attr-defined]
+    assert request.type == "slash_commands"
+    assert request.payload == payload
+    assert request.accepts_response_payload is True
+    assert emu.socket_acks == [{"envelope_id": request.envelope_id, "payload": ack}]
+
+    event = {"type": "event_callback", "event": {"type": "app_home_opened", "user": "U0ALICE"}}
+    assert await emu.send_socket_envelope_async("events_api", event) == {"text": "got "}
+    events_request = socket_client.received[1]  # type: ignore[attr-defined]
+    assert events_request.accepts_response_payload is False
+    assert events_request.retry_attempt == 0
+
+
+def test_send_socket_envelope_blocks_from_another_thread() -> None:
+    """The plain blocking helper, driven from a test thread while the client has its own loop."""
+    emulator = SlackEmulator(TOKEN)
+    with BackgroundServer(emulator.app) as server:
+        emulator.base_url = server.url
+        ready, stop = threading.Event(), threading.Event()
+
+        async def run_client() -> None:
+            web = AsyncWebClient(base_url=emulator.api_url)
+            client = SocketModeClient(app_token=APP_TOKEN, web_client=web)
+
+            async def ack(client: AsyncBaseSocketModeClient, request: SocketModeRequest) -> None:
+                await client.send_socket_mode_response({"envelope_id": request.envelope_id})
+
+            client.socket_mode_request_listeners.append(ack)
+            await client.connect()
+            ready.set()
+            while not stop.is_set():
+                await asyncio.sleep(0.02)
+            await client.close()
+
+        thread = threading.Thread(target=asyncio.run, args=(run_client(),))
+        thread.start()
+        try:
+            assert ready.wait(10)
+            assert emulator.wait_for_socket(10)
+            assert emulator.send_socket_envelope("interactive", {"type": "block_actions"}) is None
+        finally:
+            stop.set()
+            thread.join(10)
+        assert [set(a) for a in emulator.socket_acks] == [{"envelope_id"}]
+
+
+async def test_socket_mode_reconnects_after_disconnect(
+    emu: SlackEmulator, socket_client: SocketModeClient
+) -> None:
+    await eventually(emu.socket_connected)
+    assert emu.disconnect_sockets() == 1
+    assert not emu.socket_connected()
+    await eventually(emu.socket_connected)
+    first, second = emu.calls_to("apps.connections.open")
+    assert first.response["url"] != second.response["url"]
+    assert await emu.send_socket_envelope_async("slash_commands", {"text": "again"}) == {
+        "text": "got again"
+    }
+
+    # Slack's own refresh: a disconnect notice, after which the client moves to a new URL itself.
+    assert emu.disconnect_sockets(reason="refresh_requested") == 1
+    await eventually(emu.socket_connected)
+    assert len(emu.calls_to("apps.connections.open")) == 3
+    assert await emu.send_socket_envelope_async("slash_commands", {"text": "third"}) == {
+        "text": "got third"
+    }
+
+
+async def test_socket_envelope_times_out_without_connection(emu: SlackEmulator) -> None:
+    assert not emu.socket_connected()
+    with pytest.raises(TimeoutError):
+        await emu.send_socket_envelope_async("events_api", {}, timeout=0.2)
+
+
+async def test_socket_mode_tokens(emu: SlackEmulator, client: AsyncWebClient) -> None:
+    web = AsyncWebClient(base_url=emu.api_url)
+    for token, error in [(TOKEN, "not_allowed_token_type"), ("xapp-wrong", "invalid_auth")]:
+        with pytest.raises(SlackApiError) as raised:
+            await web.apps_connections_open(app_token=token)
+        assert raised.value.response["error"] == error
+    with pytest.raises(SlackApiError) as raised:
+        await AsyncWebClient(token=APP_TOKEN, base_url=emu.api_url).auth_test()
+    assert raised.value.response["error"] == "not_allowed_token_type"
+
+    async with aiohttp.ClientSession() as session:  # a URL the emulator never handed out
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await session.ws_connect(f"ws{emu.base_url[4:]}/socket/unknown")
+    assert refused.value.status == 403
+
+
+# ---------------------------------------------------------------------- OAuth v2
+
+
+async def test_oauth_v2_access_installs_another_workspace(emu: SlackEmulator) -> None:
+    web = AsyncWebClient(base_url=emu.api_url)
+    code = emu.issue_oauth_code("T0OTHER", team_name="Other Team", user_id="U0CAROL")
+    answer = await web.oauth_v2_access(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, code=code)
+    bot_token = answer["access_token"]
+    assert bot_token.startswith("xoxb-") and bot_token != TOKEN
+    assert answer.data == {
+        "ok": True,
+        "access_token": bot_token,
+        "token_type": "bot",
+        "scope": "commands,chat:write,im:write,files:write",
+        "bot_user_id": answer["bot_user_id"],
+        "app_id": "A0APP",
+        "team": {"id": "T0OTHER", "name": "Other Team"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "authed_user": {"id": "U0CAROL"},
+    }
+
+    other = await AsyncWebClient(token=bot_token, base_url=emu.api_url).auth_test()
+    assert (other["team_id"], other["team"]) == ("T0OTHER", "Other Team")
+    assert other["user_id"] == answer["bot_user_id"] != "UBOT"
+    assert other["bot_id"]
+    home = await AsyncWebClient(token=TOKEN, base_url=emu.api_url).auth_test()
+    assert home["team_id"] == "T0TEAM"
+    posted = await AsyncWebClient(token=bot_token, base_url=emu.api_url).chat_postMessage(
+        channel="C1", text="hello from the other workspace"
+    )
+    assert posted["ok"] is True
+
+    with pytest.raises(SlackApiError) as raised:  # a code works once
+        await web.oauth_v2_access(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, code=code)
+    assert raised.value.response["error"] == "invalid_code"
+    assert CLIENT_SECRET not in emu.all_text()
+
+
+@pytest.mark.parametrize(
+    ("client_id", "client_secret", "code", "error"),
+    [
+        (CLIENT_ID, CLIENT_SECRET, "nope", "invalid_code"),
+        ("other-client", CLIENT_SECRET, None, "invalid_client_id"),
+        (CLIENT_ID, "wrong-secret", None, "bad_client_secret"),
+    ],
+)
+async def test_oauth_v2_access_errors(
+    emu: SlackEmulator, client_id: str, client_secret: str, code: str | None, error: str
+) -> None:
+    issued = emu.issue_oauth_code("T0OTHER")
+    web = AsyncWebClient(base_url=emu.api_url)
+    with pytest.raises(SlackApiError) as raised:
+        await web.oauth_v2_access(
+            client_id=client_id, client_secret=client_secret, code=code or issued
+        )
+    assert raised.value.response["error"] == error
+    # the failed attempt did not use the code up
+    ok = await web.oauth_v2_access(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, code=issued)
+    assert ok["team"]["id"] == "T0OTHER"
+
+
+async def test_oauth_form_credentials_redirect_uri_and_user_token(emu: SlackEmulator) -> None:
+    redirect = "https://bot.example.com/slack/oauth_redirect"
+    code = emu.issue_oauth_code(
+        "T0GRID", enterprise_id="E0GRID", user_scopes="users:read", redirect_uri=redirect
+    )
+    form = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "code": code}
+    async with httpx.AsyncClient() as http:
+        wrong = (await http.post(f"{emu.api_url}oauth.v2.access", data=form)).json()
+        answer = (
+            await http.post(
+                f"{emu.api_url}oauth.v2.access", data={**form, "redirect_uri": redirect}
+            )
+        ).json()
+    assert wrong == {"ok": False, "error": "bad_redirect_uri"}
+    assert answer["enterprise"] == {"id": "E0GRID", "name": "Test Enterprise"}
+    user = answer["authed_user"]
+    assert user["token_type"] == "user" and user["scope"] == "users:read"
+    me = await AsyncWebClient(token=user["access_token"], base_url=emu.api_url).auth_test()
+    assert (me["user_id"], me["team_id"], me["enterprise_id"]) == ("UINSTALLER", "T0GRID", "E0GRID")
+    assert "bot_id" not in me
+    assert CLIENT_SECRET not in emu.all_text()
+
+
+async def test_reinstall_keeps_the_bot_token(emu: SlackEmulator) -> None:
+    web = AsyncWebClient(base_url=emu.api_url)
+    tokens = [
+        (await web.oauth_v2_access(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, code=code))[
+            "access_token"
+        ]
+        for code in (emu.issue_oauth_code("T0OTHER"), emu.issue_oauth_code("T0OTHER"))
+    ]
+    assert tokens[0] == tokens[1]
+    chosen = emu.issue_oauth_code("T0THIRD", bot_token="xoxb-chosen")
+    answer = await web.oauth_v2_access(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, code=chosen
+    )
+    assert answer["access_token"] == "xoxb-chosen"
+    owner = emu.token_owner("xoxb-chosen")
+    assert owner is not None and owner.team_id == "T0THIRD"
+
+
+async def test_bolt_oauth_flow_accepts_the_answer(emu: SlackEmulator, tmp_path: Path) -> None:
+    flow = AsyncOAuthFlow.sqlite3(
+        database=str(tmp_path / "installs.db"),
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        scopes=["commands", "chat:write"],
+        client=AsyncWebClient(base_url=emu.api_url),
+    )
+    code = emu.issue_oauth_code("T0OTHER", team_name="Other Team", enterprise_id="E0GRID")
+    installation = await flow.run_installation(code)
+    assert installation is not None
+    assert (installation.team_id, installation.team_name) == ("T0OTHER", "Other Team")
+    assert installation.enterprise_id == "E0GRID"
+    assert installation.bot_user_id and installation.bot_id and installation.bot_token
+    assert installation.user_id == "UINSTALLER"
+    assert installation.bot_scopes == ["commands", "chat:write", "im:write", "files:write"]
+    store = flow.settings.installation_store
+    await store.async_save(installation)
+    bot = await store.async_find_bot(enterprise_id="E0GRID", team_id="T0OTHER")
+    assert bot is not None and bot.bot_token == installation.bot_token
+
+    assert await flow.run_installation("bad-code") is None
+
+
+async def test_auth_revoke(emu: SlackEmulator) -> None:
+    code = emu.issue_oauth_code("T0OTHER")
+    web = AsyncWebClient(base_url=emu.api_url)
+    answer = await web.oauth_v2_access(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, code=code)
+    other = AsyncWebClient(token=answer["access_token"], base_url=emu.api_url)
+
+    assert (await other.auth_revoke(test=True))["revoked"] is False
+    assert (await other.auth_test())["team_id"] == "T0OTHER"
+    assert (await other.auth_revoke())["revoked"] is True
+    with pytest.raises(SlackApiError) as raised:
+        await other.auth_test()
+    assert raised.value.response["error"] == "token_revoked"
+    assert emu.token_owner(answer["access_token"]) is None
+    assert (await AsyncWebClient(token=TOKEN, base_url=emu.api_url).auth_test())["ok"] is True

@@ -5,9 +5,10 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.services import Services
-from bot.slack.listeners import actions, commands
+from bot.slack.listeners import actions, commands, events
 
 
 def register(app: AsyncApp, services: Services) -> None:
     commands.register(app, services)
     actions.register(app, services)
+    events.register(app, services)

@@ -12,6 +12,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.meetings import StartedMeeting
 from bot.pairing import DirectMessageFailed
 from bot.services import Services
 from bot.slack import meeting_messages, replies
@@ -71,6 +72,19 @@ async def start_pairing(
         await respond(response_type="ephemeral", text=replies.dm_failed(exc.error))
 
 
+async def start_meeting(services: Services, key: UserKey, topic: str) -> StartedMeeting | str:
+    """Start a meeting, or return the sentence that tells the person why it did not start."""
+    try:
+        return await services.meetings.start(key, topic)
+    except NotPaired:
+        return meeting_messages.not_paired()[0]
+    except PairingExpired:
+        return replies.PAIRING_EXPIRED
+    except ZoomError as exc:
+        log.warning("event=meeting_not_started user=%s code=%s", key.user_id, exc.code)
+        return replies.zoom_problem(exc, "start the meeting", "/zoom meet")
+
+
 async def meet(
     services: Services, command: dict[str, Any], topic: str, ack: AsyncAck, respond: AsyncRespond
 ) -> None:
@@ -80,21 +94,9 @@ async def meet(
         await ack(response_type="ephemeral", text=text, blocks=blocks)
         return
     await ack()
-    try:
-        started = await services.meetings.start(key, topic)
-    except NotPaired:
-        text, blocks = meeting_messages.not_paired()
-        await respond(response_type="ephemeral", text=text, blocks=blocks)
-        return
-    except PairingExpired:
-        await respond(response_type="ephemeral", text=replies.PAIRING_EXPIRED)
-        return
-    except ZoomError as exc:
-        log.warning("event=meeting_not_started user=%s code=%s", key.user_id, exc.code)
-        await respond(
-            response_type="ephemeral",
-            text=replies.zoom_problem(exc, "start the meeting", "/zoom meet"),
-        )
+    started = await start_meeting(services, key, topic)
+    if isinstance(started, str):
+        await respond(response_type="ephemeral", text=started)
         return
     text, blocks = meeting_messages.channel_card(key.user_id, started.meeting)
     posted = await respond(response_type="in_channel", text=text, blocks=blocks)
