@@ -79,7 +79,7 @@ BOT_JITTER = 0.05
 #: Same tolerance the stand-in uses before it answers slow_down (POLL_TOLERANCE).
 EARLY_TOLERANCE = 0.01
 SLOW_DOWN_STEP = 5
-CALIBRATION_GRANTS = 32
+CALIBRATION_GRANTS = 200  # one keep-alive connection each, as many as the bot opens
 DEFAULT_BOT_COMMAND = [sys.executable, "-m", "bot", "--host", "127.0.0.1"]
 
 
@@ -575,10 +575,22 @@ def start_profiler(pid: int, seconds: float, workdir: Path) -> subprocess.Popen[
     )
 
 
+def _package_of(frame: str) -> str:
+    """`connect (httpcore/_async/connection.py)` -> `httpcore`; stdlib modules by file name."""
+    where = re.search(r"\(([^)]*)\)$", frame)
+    if where is None or not where.group(1):
+        return "(native or idle)"
+    path = where.group(1)
+    if path.startswith("<frozen"):
+        return "importlib"
+    return path.split("/")[0].removesuffix(".py")
+
+
 def summarize_profile(path: Path, seconds: float, top: int = 25) -> dict[str, Any]:
     """Inclusive share of busy samples per function, from py-spy's collapsed stacks."""
     inclusive: Counter[str] = Counter()
     leaf: Counter[str] = Counter()
+    package: Counter[str] = Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -590,11 +602,15 @@ def summarize_profile(path: Path, seconds: float, top: int = 25) -> dict[str, An
         for name in set(frames):
             inclusive[name] += n
         leaf[frames[-1]] += n
+        package[_package_of(frames[-1])] += n
     return {
         "busy_samples": total,
         "busy_pct_of_wall": 100 * total / max(1.0, seconds * 100),
         "inclusive": [
             (name, round(100 * n / max(1, total), 1)) for name, n in inclusive.most_common(top)
+        ],
+        "self_by_package": [
+            (name, round(100 * n / max(1, total), 1)) for name, n in package.most_common(12)
         ],
         "self": [(name, round(100 * n / max(1, total), 1)) for name, n in leaf.most_common(top)],
     }
@@ -824,8 +840,11 @@ def print_report(summary: dict[str, Any]) -> None:
                 print(f"  bot log {kind} ({phase}): {items}")
     if "profile" in summary:
         prof = summary["profile"]
-        print(f"  profile: bot busy {prof['busy_pct_of_wall']:.0f} % of the run; top inclusive:")
-        for name, pct in prof["inclusive"][:15]:
+        print(f"  profile: bot busy {prof['busy_pct_of_wall']:.0f} % of the run (py-spy)")
+        by_package = ", ".join(f"{name} {pct:.0f} %" for name, pct in prof["self_by_package"])
+        print(f"    own time by package: {by_package}")
+        print("    top functions by own time:")
+        for name, pct in prof["self"][:8]:
             print(f"    {pct:5.1f} %  {name}")
     print()
     for name, met, detail in summary["targets"]:
@@ -958,7 +977,7 @@ def run(args: argparse.Namespace) -> int:
         cpu_window=(load.usage[0].t, load.usage[-1].t) if load.usage else (0.0, 0.0),
     )
     usage = summary["usage"] = usage_summary(load.usage)
-    if usage and summary["polls"]["stand_in_requests_in_cpu_window"]:
+    if usage and summary["polls"]["stand_in_requests_in_cpu_window"] >= 1000:
         usage["zoom_cpu_us_per_request"] = (
             1e4
             * usage["zoom_cpu_pct_mean"]

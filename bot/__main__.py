@@ -1,4 +1,4 @@
-"""`python -m bot` (also the `zoombot` console script): run the bot.
+"""`python -m bot [run|doctor]` (also the `zoombot` console script): run or check the bot.
 
 HTTP mode serves Slack's requests on PORT; with SLACK_APP_TOKEN set, Socket Mode connects out
 to Slack instead and PORT serves only /healthz.
@@ -24,7 +24,14 @@ log = logging.getLogger("bot")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="zoombot", description=__doc__)
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="run the bot (the default)")
+    commands.add_parser("doctor", help="check the configuration, Slack, Zoom and the database")
     args = parser.parse_args(argv)
+    if args.command == "doctor":
+        from bot import doctor
+
+        return doctor.main()
     configure_logging()
     try:
         settings = Settings.from_env()

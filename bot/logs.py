@@ -53,7 +53,7 @@ class _DropBoltClientNotice(logging.Filter):
 
 def configure_logging(level: str | None = None) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(logging.Formatter(FORMAT, datefmt="%Y-%m-%dT%H:%M:%S%z"))
     handler.addFilter(ContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

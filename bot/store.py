@@ -6,6 +6,7 @@ every flow a killed one left behind. Writes that must not half-happen use one tr
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -285,8 +286,16 @@ class Store:
         return [Pairing(key=_key_of(row), **row) for row in rows]
 
     def check(self) -> None:
-        """Raise sqlite3.Error when the database cannot be read (for health checks)."""
-        self.db.execute("select count(*) from pairings").fetchone()
+        """Raise sqlite3.Error when the database file cannot be read (for health checks).
+
+        A fresh connection sees the file as it is now, not pages cached by the long-lived one.
+        """
+        uri = f"{self.path.resolve().as_uri()}?mode=rw"
+        conn = sqlite3.connect(uri, uri=True, timeout=1)
+        try:
+            conn.execute("select count(*) from pairings").fetchone()
+        finally:
+            conn.close()
 
 
 def new_pairing(key: UserKey, **values: Any) -> Pairing:

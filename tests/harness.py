@@ -182,6 +182,41 @@ class BotProcess:
     def action(self, payload: dict[str, Any]) -> httpx.Response:
         return self.signed_post(urlencode({"payload": json.dumps(payload)}))
 
+    def block_action(
+        self, action_id: str, *, user_id: str = "U0ALICE", **extra: Any
+    ) -> httpx.Response:
+        """A button press as Slack sends it (from a message, or the Home tab without extras)."""
+        return self.action(
+            {
+                "type": "block_actions",
+                "team": {"id": self.team_id, "domain": "test"},
+                "user": {"id": user_id, "team_id": self.team_id},
+                "api_app_id": "A0APP",
+                "trigger_id": "1.2.3",
+                "actions": [
+                    {"action_id": action_id, "block_id": "b", "type": "button", "action_ts": "1"}
+                ],
+                **extra,
+            }
+        )
+
+    def event(self, event: dict[str, Any], *, team_id: str | None = None) -> httpx.Response:
+        """An Events API callback, signed, as Slack delivers it."""
+        team = team_id or self.team_id
+        envelope = {
+            "token": "deprecated",
+            "team_id": team,
+            "api_app_id": "A0APP",
+            "type": "event_callback",
+            "event_id": f"Ev{time.time_ns()}",
+            "event_time": int(time.time()),
+            "event": event,
+            "authorizations": [
+                {"team_id": team, "user_id": "UBOT", "is_bot": True, "is_enterprise_install": False}
+            ],
+        }
+        return self.signed_post(json.dumps(envelope), content_type="application/json")
+
 
 class CommandResult:
     """The HTTP answer to a slash command plus what later went to its response_url."""

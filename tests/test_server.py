@@ -53,3 +53,13 @@ def test_help_lists_subcommands(bot: BotProcess):
     unknown = bot.command("frobnicate").ack_text
     assert "I don't know `/zoom frobnicate`" in unknown
     assert result.ack_text in unknown
+
+
+def test_healthz_is_503_when_the_database_is_broken(bot: BotProcess):
+    bot.db_path.write_bytes(b"this is not a database" * 1000)
+    for suffix in ("-wal", "-shm"):
+        bot.db_path.with_name(bot.db_path.name + suffix).unlink(missing_ok=True)
+    response = bot.http.get(f"{bot.url}/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"].startswith("error")
+    assert response.json()["scheduler"] == "ok"

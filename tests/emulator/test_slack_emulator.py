@@ -398,6 +398,22 @@ async def test_socket_mode_reconnects_after_disconnect(
     }
 
 
+async def test_socket_mode_ping_pong_keeps_the_session(emu: SlackEmulator) -> None:
+    """The SDK pings with ``sdk-ping-pong:<time>`` and reconnects if no pong echoes it back."""
+    web = AsyncWebClient(base_url=emu.api_url)
+    client = SocketModeClient(app_token=APP_TOKEN, web_client=web, ping_interval=1)
+    await client.connect()
+    try:
+        connected_at = time.time()
+        await asyncio.sleep(2.5)
+        assert await client.is_connected()
+        assert client.last_ping_pong_time is not None
+        assert client.last_ping_pong_time >= connected_at
+    finally:
+        await client.close()
+    assert len(emu.calls_to("apps.connections.open")) == 1
+
+
 async def test_socket_envelope_times_out_without_connection(emu: SlackEmulator) -> None:
     assert not emu.socket_connected()
     with pytest.raises(TimeoutError):
