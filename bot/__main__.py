@@ -1,13 +1,14 @@
 """`python -m bot [run|doctor]` (also the `zoombot` console script): run or check the bot.
 
-HTTP mode serves Slack's requests on PORT; with SLACK_APP_TOKEN set, Socket Mode connects out
-to Slack instead and PORT serves only /healthz.
+HTTP mode serves Slack's requests on PORT; Socket Mode (the default when SLACK_APP_TOKEN is
+set) connects out to Slack instead, and PORT serves /healthz and the install pages.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import sys
 
@@ -23,34 +24,60 @@ log = logging.getLogger("bot")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="zoombot", description=__doc__)
-    parser.add_argument("--host", default="0.0.0.0", help="address to listen on")
+    add_run_options(parser, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("run", help="run the bot (the default)")
+    add_run_options(commands.add_parser("run", help="run the bot (the default)"), None)
     commands.add_parser("doctor", help="check the configuration, Slack, Zoom and the database")
     args = parser.parse_args(argv)
+    host, mode = getattr(args, "host", None) or "0.0.0.0", getattr(args, "mode", None) or "auto"
     if args.command == "doctor":
         from bot import doctor
 
         return doctor.main()
     configure_logging()
     try:
-        settings = Settings.from_env()
+        settings = settings_for_mode(Settings.from_env(), mode)
         lock = PollerLock(settings.db_path)
         lock.acquire()
     except (ConfigError, PollerAlreadyRunning) as exc:
         print(f"zoombot: {exc}", file=sys.stderr)
         return 2
     if settings.socket_mode:
-        asyncio.run(run_socket_mode(settings, args.host, lock))
+        asyncio.run(run_socket_mode(settings, host, lock))
     else:
         uvicorn.run(
             create_app(settings, poller_lock=lock),
-            host=args.host,
+            host=host,
             port=settings.port,
             log_config=None,
             access_log=False,
         )
     return 0
+
+
+def add_run_options(parser: argparse.ArgumentParser, default: object) -> None:
+    """`--host` and `--mode`, accepted before or after `run`."""
+    parser.add_argument("--host", default=default, help="address to listen on (0.0.0.0)")
+    parser.add_argument(
+        "--mode",
+        choices=("auto", "http", "socket"),
+        default=default,
+        help="how Slack reaches the bot; auto (default): Socket Mode when SLACK_APP_TOKEN is set",
+    )
+
+
+def settings_for_mode(settings: Settings, mode: str) -> Settings:
+    """Pin the mode the process type asks for (Procfile's web: HTTP, worker: Socket Mode)."""
+    if mode == "socket" and not settings.socket_mode:
+        raise ConfigError("missing required environment variable SLACK_APP_TOKEN (Socket Mode)")
+    if mode == "http" and settings.socket_mode:
+        if not settings.slack_signing_secret:
+            raise ConfigError(
+                "missing required environment variable SLACK_SIGNING_SECRET "
+                "(it verifies Slack's requests in HTTP mode)"
+            )
+        return dataclasses.replace(settings, slack_app_token=None)
+    return settings
 
 
 async def run_socket_mode(settings: Settings, host: str, lock: PollerLock) -> None:
