@@ -21,7 +21,7 @@ a ``/zoom pair``) at ``--rate`` per second and times each HTTP ack, while the st
 every poll. Afterwards it reads that record and reports polling punctuality, slow_down answers,
 ack latency, polls/s, CPU and RSS, and exits 1 when a target is missed (2 when the run broke).
 
-    /tmp/venv/bin/python bench/pending_pairings.py --flows 1000 --seconds 20
+    .venv/bin/python bench/pending_pairings.py --flows 1000 --seconds 20
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
+from bot.config import Settings
 from bot.emulator.background import BackgroundServer
 from bot.emulator.slack import SlackEmulator
 from bot.emulator.zoom import DEVICE_GRANT_TYPE, ZoomEmulator
@@ -336,9 +337,22 @@ async def calibrate_zoom(
 # --------------------------------------------------------------------------- the bot
 
 
-def seed_store(db_path: Path, authorizations: Sequence[DeviceAuthorization]) -> None:
+def open_store(env: dict[str, str]) -> Store:
+    """The bot's store, opened from the same settings the bot process gets.
+
+    Trees where the store seals secrets at rest (`Settings.secret_box`) need the same key the
+    bot will use; without ZOOMBOT_ENCRYPTION_KEY that is a key file beside the database.
+    """
+    settings = Settings.from_env(env)
+    secret_box = getattr(settings, "secret_box", None)
+    if secret_box is None:
+        return Store(settings.db_path)  # type: ignore[call-arg, unused-ignore]
+    return Store(settings.db_path, secret_box())
+
+
+def seed_store(env: dict[str, str], authorizations: Sequence[DeviceAuthorization]) -> None:
     """N pending flows, one per fake Slack user, written the way the bot writes them."""
-    store = Store(db_path)
+    store = open_store(env)
     try:
         with store.db.atomic():
             for index, a in enumerate(authorizations):
@@ -684,9 +698,10 @@ def analyse_polls(
             since = previous if previous is not None else ready
             if end - since > force:
                 overdue.append(end - since - force)
-    window_start = ready + interval * (1 + BOT_JITTER)
+    # From the second round of polls on: the first round is the start-up burst.
+    window_start = ready + 2 * interval * (1 + BOT_JITTER)
     in_window = sum(1 for ps in polls.values() for t, _, _ in ps if t >= window_start)
-    window = max(1e-9, end - window_start)
+    window = end - window_start  # empty when the run is shorter than two intervals
     total_polls = sum(len(ps) for ps in polls.values())
     per_5s: Counter[int] = Counter(
         int((t - ready) // 5) for ps in polls.values() for t, _, _ in ps if t >= ready
@@ -705,36 +720,54 @@ def analyse_polls(
         "first_poll_after_ready_s": distribution(first_delay),
         "stand_in_service_s": distribution(service),
         "steady_window_s": [window_start - ready, end - ready],
-        "polls_per_s_steady": in_window / window,
+        "polls_per_s_steady": in_window / window if window > 0 else float("nan"),
         "stand_in_requests_in_cpu_window": served_in_cpu_window,
         "polls_per_5s_bucket": [per_5s.get(i, 0) for i in range(int((end - ready) // 5) + 1)],
     }
 
 
-def log_summary(path: Path, stop_wall: float) -> dict[str, Any]:
+def log_summary(path: Path, shutdown_offset: int) -> dict[str, Any]:
     """Counts of the bot's `event=` log lines and of WARNING/ERROR lines by logger.
 
-    Lines stamped at or after `stop_wall` (when the benchmark sent SIGTERM) count apart, as
-    shutdown noise; a traceback belongs to the stamped line above it.
+    What the bot wrote after `shutdown_offset` (the log's size when the benchmark sent
+    SIGTERM) counts apart, as shutdown noise.
     """
-    counts: dict[str, dict[str, Counter[str]]] = {
-        phase: {"events": Counter(), "warnings": Counter()} for phase in ("run", "shutdown")
-    }
-    phase = "run"
-    for line in path.read_text(errors="replace").splitlines():
-        if match := re.match(r"time=(\S+ \S+),(\d+) ", line):
-            stamp = time.mktime(time.strptime(match.group(1), "%Y-%m-%d %H:%M:%S"))
-            phase = "shutdown" if stamp + int(match.group(2)) / 1000 >= stop_wall else "run"
-        if match := re.search(r"\bevent=(\S+)", line):
-            counts[phase]["events"][match.group(1)] += 1
-        if match := re.search(r"level=(WARNING|ERROR|CRITICAL) logger=(\S+)", line):
-            counts[phase]["warnings"][f"{match.group(1)} {match.group(2)}"] += 1
-        if line.startswith("Traceback"):
-            counts[phase]["warnings"]["traceback"] += 1
-    return {
-        phase: {kind: dict(counter) for kind, counter in kinds.items()}
-        for phase, kinds in counts.items()
-    }
+    text = path.read_bytes()
+    result: dict[str, Any] = {}
+    for phase, part in (("run", text[:shutdown_offset]), ("shutdown", text[shutdown_offset:])):
+        events: Counter[str] = Counter()
+        warnings: Counter[str] = Counter()
+        for line in part.decode(errors="replace").splitlines():
+            if match := re.search(r"\bevent=(\S+)", line):
+                events[match.group(1)] += 1
+            if match := re.search(r"level=(WARNING|ERROR|CRITICAL) logger=(\S+)", line):
+                warnings[f"{match.group(1)} {match.group(2)}"] += 1
+            if line.startswith("Traceback"):
+                warnings["traceback"] += 1
+        result[phase] = {"events": dict(events), "warnings": dict(warnings)}
+    return result
+
+
+def git_state() -> str:
+    """The commit measured, with `+dirty` when the work tree has uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
 
 
 def usage_summary(usage: Sequence[UsageSample]) -> dict[str, float]:
@@ -774,7 +807,10 @@ def print_report(summary: dict[str, Any]) -> None:
     usage = summary["usage"]
     cal = summary.get("calibration") or {}
     print()
-    print(f"=== pending pairings: {summary['flows']} flows, {summary['seconds']:.0f} s ===")
+    print(
+        f"=== pending pairings: {summary['flows']} flows, {summary['seconds']:.0f} s "
+        f"(commit {summary['commit']}, Python {summary['python']}, httpx {summary['httpx']}) ==="
+    )
     rows = [
         (
             "setup",
@@ -869,7 +905,11 @@ def judge(summary: dict[str, Any]) -> list[tuple[str, bool, str]]:
             lateness < TARGET_LATENESS_P99,
             f"p99 {fmt(lateness)} ({p['overdue_flows_at_end']} flows overdue at end)",
         ),
-        ("bot alive to the end", summary["bot_alive_at_end"], ""),
+        (
+            "bot alive to the end",
+            summary["bot_alive_at_end"],
+            "alive" if summary["bot_alive_at_end"] else "the bot had exited",
+        ),
     ]
 
 
@@ -895,6 +935,9 @@ def run(args: argparse.Namespace) -> int:
         "zoom_in": args.zoom_in,
         "workdir": str(workdir),
         "cpus": os.cpu_count(),
+        "commit": git_state(),
+        "python": sys.version.split()[0],
+        "httpx": httpx.__version__,
     }
     try:
         print(f"zoom stand-in ({args.zoom_in}) ...", flush=True)
@@ -916,11 +959,11 @@ def run(args: argparse.Namespace) -> int:
                     zoom.pid,
                 )
             )
-        seed_store(workdir / "zoombot.db", seeded)
-        print("starting the bot ...", flush=True)
         command = shlex.split(args.bot_command) if args.bot_command else DEFAULT_BOT_COMMAND
         summary["bot_command"] = command
         bot = BotProcess(workdir, zoom.url, slack, command)
+        seed_store(bot.env, seeded)
+        print("starting the bot ...", flush=True)
         summary["startup_seconds"] = bot.start(timeout=60 + args.flows / 100)
         ready = time.monotonic()
         rss_start = status_kib(bot.pid)
@@ -952,7 +995,7 @@ def run(args: argparse.Namespace) -> int:
                 profiler.wait(30)
             except subprocess.TimeoutExpired:
                 profiler.kill()
-        stop_wall = time.time()
+        shutdown_offset = bot.log_path.stat().st_size
         bot.stop()
         summary["bot_stop_seconds"] = bot.stop_seconds
         summary["bot_exit_code"] = bot.exit_code
@@ -993,7 +1036,7 @@ def run(args: argparse.Namespace) -> int:
         "over_slack_limit": sum(c.latency >= SLACK_ACK_LIMIT for c in commands),
         "errors": Counter(c.error for c in commands if c.error).most_common(5),
     }
-    summary["bot_log"] = log_summary(bot.log_path, stop_wall)
+    summary["bot_log"] = log_summary(bot.log_path, shutdown_offset)
     profile = workdir / "bot-profile.txt"
     if args.profile and profile.exists():
         summary["profile"] = summarize_profile(profile, args.seconds)

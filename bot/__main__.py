@@ -15,9 +15,11 @@ import sys
 import uvicorn
 
 from bot.config import ConfigError, Settings
+from bot.encryption import EncryptionKeyError
 from bot.logs import configure_logging
 from bot.poller_lock import PollerAlreadyRunning, PollerLock
 from bot.server import create_app
+from bot.store import Store
 
 log = logging.getLogger("bot")
 
@@ -28,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_run_options(commands.add_parser("run", help="run the bot (the default)"), None)
     commands.add_parser("doctor", help="check the configuration, Slack, Zoom and the database")
+    commands.add_parser(
+        "rotate-keys", help="re-encrypt stored secrets with the first ZOOMBOT_ENCRYPTION_KEY"
+    )
     args = parser.parse_args(argv)
     host, mode = getattr(args, "host", None) or "0.0.0.0", getattr(args, "mode", None) or "auto"
     if args.command == "doctor":
@@ -35,11 +40,14 @@ def main(argv: list[str] | None = None) -> int:
 
         return doctor.main()
     configure_logging()
+    if args.command == "rotate-keys":
+        return rotate_keys()
     try:
         settings = settings_for_mode(Settings.from_env(), mode)
         lock = PollerLock(settings.db_path)
         lock.acquire()
-    except (ConfigError, PollerAlreadyRunning) as exc:
+        settings.secret_box()  # a bad key stops here, with one line, not inside the server
+    except (ConfigError, PollerAlreadyRunning, EncryptionKeyError) as exc:
         print(f"zoombot: {exc}", file=sys.stderr)
         return 2
     if settings.socket_mode:
@@ -52,6 +60,28 @@ def main(argv: list[str] | None = None) -> int:
             log_config=None,
             access_log=False,
         )
+    return 0
+
+
+def rotate_keys() -> int:
+    """Rewrite every stored secret with the first key, so older keys can be dropped."""
+    try:
+        settings = Settings.from_env()
+        lock = PollerLock(settings.db_path)
+        lock.acquire()  # the bot must not write while rows are rewritten
+    except (ConfigError, PollerAlreadyRunning) as exc:
+        print(f"zoombot: {exc}", file=sys.stderr)
+        return 2
+    try:
+        store = Store(settings.db_path, settings.secret_box())
+        count = store.rotate_keys()
+        store.close()
+    except EncryptionKeyError as exc:
+        print(f"zoombot: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        lock.release()
+    print(f"re-encrypted {count} rows with the first key of ZOOMBOT_ENCRYPTION_KEY")
     return 0
 
 

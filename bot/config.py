@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from bot.encryption import SecretBox, load_keys
 
 
 class ConfigError(Exception):
@@ -24,10 +26,10 @@ DEFAULT_ZOOM_API_URL = "https://api.zoom.us/v2"
 @dataclass(frozen=True)
 class Settings:
     zoom_client_id: str
-    zoom_client_secret: str
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_app_token: str | None = None
+    zoom_client_secret: str = field(repr=False)
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
     slack_api_url: str = DEFAULT_SLACK_API_URL
     zoom_oauth_url: str = DEFAULT_ZOOM_OAUTH_URL
     zoom_api_url: str = DEFAULT_ZOOM_API_URL
@@ -35,9 +37,10 @@ class Settings:
     port: int = 3000
     zoom_timeout: float = 10.0
     slack_client_id: str | None = None
-    slack_client_secret: str | None = None
+    slack_client_secret: str | None = field(default=None, repr=False)
     slack_redirect_uri: str | None = None
-    zoom_webhook_secret_token: str | None = None
+    zoom_webhook_secret_token: str | None = field(default=None, repr=False)
+    encryption_keys: str | None = field(default=None, repr=False)
 
     @property
     def socket_mode(self) -> bool:
@@ -115,7 +118,12 @@ class Settings:
             slack_client_secret=client_secret,
             slack_redirect_uri=get("SLACK_REDIRECT_URI"),
             zoom_webhook_secret_token=get("ZOOM_WEBHOOK_SECRET_TOKEN"),
+            encryption_keys=get("ZOOMBOT_ENCRYPTION_KEY"),
         )
+
+    def secret_box(self) -> SecretBox:
+        """The box sealing secrets in the database (raises EncryptionKeyError on a bad key)."""
+        return SecretBox(load_keys(self.encryption_keys, self.db_path))
 
 
 def load_dotenv_file(path: str = ".env") -> None:

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import ConfigError, Settings
+from bot.encryption import EncryptionKeyError
 from bot.store import Store
 from bot.zoom.device_flow import request_device_code
 from bot.zoom.errors import OAuthError, ZoomError
@@ -61,13 +62,13 @@ async def run_checks(env: dict[str, str] | None = None) -> list[Check]:
 def check_database(settings: Settings) -> Check:
     name = f"database {settings.db_path}"
     try:
-        store = Store(settings.db_path)
+        store = Store(settings.db_path, settings.secret_box())
         try:
             store.db.execute("BEGIN IMMEDIATE")  # takes the write lock: proves we can write
             store.db.execute("ROLLBACK")
         finally:
             store.close()
-    except (sqlite3.Error, OSError, RuntimeError) as exc:
+    except (sqlite3.Error, OSError, RuntimeError, EncryptionKeyError) as exc:
         return Check(
             name,
             False,

@@ -205,7 +205,7 @@ class PairingService:
         forgotten = [
             pairing
             for pairing in self.store.pairings_of_zoom_user(zoom_user_id)
-            if self.store.delete_pairing(pairing.key, refresh_token=pairing.refresh_token)
+            if self.store.delete_pairing(pairing.key, generation=pairing.generation)
         ]
         log.info("event=zoom_user_deauthorized pairings=%d", len(forgotten))
         for pairing in forgotten:

@@ -50,7 +50,7 @@ class Runtime:
             self.poller_lock = PollerLock(settings.db_path)
             self.poller_lock.acquire()
         self.http = httpx.AsyncClient(timeout=settings.zoom_timeout, limits=ZOOM_LIMITS)
-        self.store = Store(settings.db_path)
+        self.store = Store(settings.db_path, settings.secret_box())
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         http = self.http
 

@@ -15,8 +15,12 @@ from typing import Any, NamedTuple
 import sqlite_utils
 from sqlite_utils.db import NotFoundError, Table
 
-SCHEMA_VERSION = 1
+from bot.encryption import SecretBox
+
+SCHEMA_VERSION = 2
 KEY_COLUMNS = ("enterprise_id", "team_id", "user_id")
+#: Columns holding secrets: encrypted with the SecretBox on the way in, opened on the way out.
+SEALED = {"pending_flows": ("device_code",), "pairings": ("access_token", "refresh_token")}
 
 
 class UserKey(NamedTuple):
@@ -72,12 +76,8 @@ class Pairing:
     api_url: str
     paired_at: float
     updated_at: float
-
-
-def _row(obj: PendingFlow | Pairing) -> dict[str, Any]:
-    data = {f.name: getattr(obj, f.name) for f in fields(obj) if f.name != "key"}
-    data.update(obj.key._asdict())
-    return data
+    #: Bumped by every token change; compare-and-swap on it keeps racing writers honest.
+    generation: int = 0
 
 
 def _key_of(row: dict[str, Any]) -> UserKey:
@@ -87,13 +87,36 @@ def _key_of(row: dict[str, Any]) -> UserKey:
 class Store:
     """One SQLite file, opened in WAL mode; used from the event loop's thread only."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, box: SecretBox) -> None:
         self.path = Path(path)
+        self.box = box
         self.db = sqlite_utils.Database(self.path)
         self.db.execute("PRAGMA busy_timeout = 5000")
         self.db.enable_wal()
         self.db.execute("PRAGMA synchronous = NORMAL")
+        # Overwrite deleted rows' bytes instead of leaving them in free pages.
+        self.db.execute("PRAGMA secure_delete = ON")
         self._migrate()
+
+    # Rows <-> objects, sealing secrets on the way in and opening them on the way out.
+
+    def _row(self, obj: PendingFlow | Pairing, table: str) -> dict[str, Any]:
+        data = {f.name: getattr(obj, f.name) for f in fields(obj) if f.name != "key"}
+        data.update(obj.key._asdict())
+        for column in SEALED[table]:
+            data[column] = self.box.seal(data[column])
+        return data
+
+    def _opened(self, row: dict[str, Any], table: str) -> dict[str, Any]:
+        for column in SEALED[table]:
+            row[column] = self.box.open(row[column])
+        return row
+
+    def _flow(self, row: dict[str, Any]) -> PendingFlow:
+        return PendingFlow(key=_key_of(row), **self._opened(row, "pending_flows"))
+
+    def _pairing(self, row: dict[str, Any]) -> Pairing:
+        return Pairing(key=_key_of(row), **self._opened(row, "pairings"))
 
     def close(self) -> None:
         self.db.close()
@@ -158,20 +181,46 @@ class Store:
                     if_not_exists=True,
                 )
                 self.pairings.create_index(["zoom_user_id"], if_not_exists=True)
+            if version < 2:
+                # v2: secrets encrypted at rest, and a generation counter for token swaps.
+                self.pairings.add_column("generation", int, not_null_default=0)
+                self._seal_plaintext()
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _seal_plaintext(self) -> None:
+        for table, columns in SEALED.items():
+            for row in list(self.db.table(table).rows):
+                changes = {
+                    column: self.box.seal(row[column])
+                    for column in columns
+                    if row[column] and not self.box.is_sealed(row[column])
+                }
+                if changes:
+                    self.db.table(table).update(tuple(row[c] for c in KEY_COLUMNS), changes)
+
+    def rotate_keys(self) -> int:
+        """Re-encrypt every secret with the first key; returns the number of rows rewritten."""
+        count = 0
+        with self.db.atomic():
+            for table, columns in SEALED.items():
+                for row in list(self.db.table(table).rows):
+                    changes = {column: self.box.reseal(row[column]) for column in columns}
+                    self.db.table(table).update(tuple(row[c] for c in KEY_COLUMNS), changes)
+                    count += 1
+        return count
 
     # Pending flows
 
     def save_flow(self, flow: PendingFlow) -> None:
         """Insert or replace the user's flow: one live flow per user."""
-        self.flows.upsert(_row(flow), pk=KEY_COLUMNS)
+        self.flows.upsert(self._row(flow, "pending_flows"), pk=KEY_COLUMNS)
 
     def get_flow(self, key: UserKey) -> PendingFlow | None:
         try:
             row = self.flows.get(key.pk())
         except NotFoundError:
             return None
-        return PendingFlow(key=_key_of(row), **row)
+        return self._flow(row)
 
     def update_flow(self, flow: PendingFlow, **changes: Any) -> bool:
         """Change fields of the flow if it is still the live one; False when it was replaced."""
@@ -198,7 +247,7 @@ class Store:
         return cursor.rowcount > 0
 
     def pending_flows(self) -> list[PendingFlow]:
-        return [PendingFlow(key=_key_of(row), **row) for row in self.flows.rows]
+        return [self._flow(row) for row in self.flows.rows]
 
     def count_flows(self) -> int:
         return self.flows.count
@@ -218,7 +267,9 @@ class Store:
             )
             if cursor.rowcount == 0:
                 return False
-            self.pairings.upsert(_row(pairing), pk=KEY_COLUMNS)
+            previous = self.get_pairing(flow.key)
+            pairing.generation = previous.generation + 1 if previous else 0
+            self.pairings.upsert(self._row(pairing, "pairings"), pk=KEY_COLUMNS)
         return True
 
     def get_pairing(self, key: UserKey) -> Pairing | None:
@@ -226,12 +277,11 @@ class Store:
             row = self.pairings.get(key.pk())
         except NotFoundError:
             return None
-        return Pairing(key=_key_of(row), **row)
+        return self._pairing(row)
 
     def replace_tokens(
         self,
-        key: UserKey,
-        old_refresh_token: str,
+        old: Pairing,
         *,
         access_token: str,
         refresh_token: str,
@@ -244,46 +294,49 @@ class Store:
         One transaction retires the old pair and saves the new, so a crash never leaves the
         user with a refresh token Zoom has already killed. None when someone else swapped first.
         """
-        where, args = key.where()
+        where, args = old.key.where()
         with self.db.atomic():
             cursor = self.db.execute(
                 "update pairings set access_token = ?, refresh_token = ?, expires_at = ?,"
-                f" scopes = ?, api_url = ?, updated_at = ? where {where} and refresh_token = ?",
+                " scopes = ?, api_url = ?, updated_at = ?, generation = generation + 1"
+                f" where {where} and generation = ?",
                 [
-                    access_token,
-                    refresh_token,
+                    self.box.seal(access_token),
+                    self.box.seal(refresh_token),
                     expires_at,
                     scopes,
                     api_url,
                     time.time(),
                     *args,
-                    old_refresh_token,
+                    old.generation,
                 ],
             )
-        return self.get_pairing(key) if cursor.rowcount else None
+        return self.get_pairing(old.key) if cursor.rowcount else None
 
-    def delete_pairing(self, key: UserKey, refresh_token: str | None = None) -> bool:
-        """Delete the user's pairing; with `refresh_token`, only if that is still the stored one."""
+    def delete_pairing(self, key: UserKey, generation: int | None = None) -> bool:
+        """Delete the user's pairing; with `generation`, only if its tokens are still those."""
         where, args = key.where()
-        if refresh_token is not None:
-            where, args = f"{where} and refresh_token = ?", [*args, refresh_token]
+        params: list[str | int] = list(args)
+        if generation is not None:
+            where = f"{where} and generation = ?"
+            params.append(generation)
         with self.db.atomic():
-            cursor = self.db.execute(f"delete from pairings where {where}", args)
+            cursor = self.db.execute(f"delete from pairings where {where}", params)
         return cursor.rowcount > 0
 
     def pairings_of_workspace(self, team_id: str, enterprise_id: str = "") -> list[Pairing]:
         rows = self.pairings.rows_where(
             "team_id = ? and enterprise_id = ?", [team_id, enterprise_id]
         )
-        return [Pairing(key=_key_of(row), **row) for row in rows]
+        return [self._pairing(row) for row in rows]
 
     def flows_of_workspace(self, team_id: str, enterprise_id: str = "") -> list[PendingFlow]:
         rows = self.flows.rows_where("team_id = ? and enterprise_id = ?", [team_id, enterprise_id])
-        return [PendingFlow(key=_key_of(row), **row) for row in rows]
+        return [self._flow(row) for row in rows]
 
     def pairings_of_zoom_user(self, zoom_user_id: str) -> list[Pairing]:
         rows = self.pairings.rows_where("zoom_user_id = ?", [zoom_user_id])
-        return [Pairing(key=_key_of(row), **row) for row in rows]
+        return [self._pairing(row) for row in rows]
 
     def check(self) -> None:
         """Raise sqlite3.Error when the database file cannot be read (for health checks).

@@ -84,8 +84,7 @@ class TokenKeeper:
                     raise
                 return self._refused(key, pairing, exc)
             updated = self.store.replace_tokens(
-                key,
-                pairing.refresh_token,
+                pairing,
                 access_token=tokens.access_token,
                 refresh_token=tokens.refresh_token,
                 expires_at=tokens.expires_at,
@@ -104,9 +103,9 @@ class TokenKeeper:
 
     def _refused(self, key: UserKey, pairing: Pairing, exc: OAuthError) -> Pairing:
         current = self.store.get_pairing(key)
-        if current is not None and current.refresh_token != pairing.refresh_token:
+        if current is not None and current.generation != pairing.generation:
             return current  # rotated by someone else meanwhile: theirs is the live pair
-        self.store.delete_pairing(key, refresh_token=pairing.refresh_token)
+        self.store.delete_pairing(key, generation=pairing.generation)
         log.warning(
             "event=pairing_expired team=%s user=%s code=%s", key.team_id, key.user_id, exc.error
         )

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import httpx
+import sqlite_utils
 from slack_sdk.signature import SignatureVerifier
 
 from bot.emulator.slack import SlackEmulator
@@ -121,6 +122,22 @@ class BotProcess:
                 self.process.kill()
                 self.process.wait(10)
         self.http.close()
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        """A table of the bot's database as the bot sees it: secrets decrypted with its key."""
+        from bot.encryption import SecretBox, load_keys
+        from bot.store import SEALED
+
+        db = sqlite_utils.Database(self.db_path)
+        try:
+            rows = list(db.table(table).rows) if db.table(table).exists() else []
+        finally:
+            db.close()
+        box = SecretBox(load_keys(self.env.get("ZOOMBOT_ENCRYPTION_KEY"), self.db_path))
+        for row in rows:
+            for column in SEALED.get(table, ()):
+                row[column] = box.open(row[column])
+        return rows
 
     @property
     def logs(self) -> str:

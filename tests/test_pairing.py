@@ -208,10 +208,4 @@ def test_timeouts_back_off_and_keep_going(tmp_path, zoom, slack):
 
 
 def bot_db_rows(bot: BotProcess, table: str) -> list[dict]:
-    import sqlite_utils
-
-    db = sqlite_utils.Database(bot.db_path)
-    try:
-        return list(db.table(table).rows) if db.table(table).exists() else []
-    finally:
-        db.close()
+    return bot.rows(table)

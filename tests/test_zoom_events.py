@@ -101,11 +101,7 @@ def test_app_deauthorized_deletes_pairings_and_tells_each_slack_user(bot, zoom, 
     ]
     assert sorted(c.params["channel"] for c in notices) == ["U0ALICE", "U0ALICE2"]
     assert "/zoom pair" in notices[0].params["text"]
-    import sqlite_utils
-
-    db = sqlite_utils.Database(bot.db_path)
-    assert [r["user_id"] for r in db.table("pairings").rows] == ["U0BOB"]
-    db.close()
+    assert [r["user_id"] for r in bot.rows("pairings")] == ["U0BOB"]
 
 
 def test_other_events_are_acknowledged(bot, zoom):

@@ -7,7 +7,6 @@ import json
 import time
 
 import pytest
-import sqlite_utils
 
 from bot.emulator.slack import SlackEmulator
 from bot.emulator.zoom import ZoomEmulator
@@ -15,11 +14,7 @@ from tests.harness import BotProcess, wait_for
 
 
 def pairing_row(bot: BotProcess) -> dict | None:
-    db = sqlite_utils.Database(bot.db_path)
-    try:
-        rows = list(db.table("pairings").rows)
-    finally:
-        db.close()
+    rows = bot.rows("pairings")
     return rows[0] if rows else None
 
 

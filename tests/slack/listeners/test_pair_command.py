@@ -6,7 +6,6 @@ import io
 import json
 import time
 
-import sqlite_utils
 import zxingcpp
 from PIL import Image
 
@@ -23,11 +22,7 @@ def decode_qr(png: bytes) -> str:
 
 
 def stored(bot: BotProcess, table: str) -> list[dict]:
-    db = sqlite_utils.Database(bot.db_path)
-    try:
-        return list(db.table(table).rows)
-    finally:
-        db.close()
+    return bot.rows(table)
 
 
 def test_pair_end_to_end(bot: BotProcess, zoom: ZoomEmulator, slack: SlackEmulator):
