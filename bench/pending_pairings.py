@@ -338,16 +338,9 @@ async def calibrate_zoom(
 
 
 def open_store(env: dict[str, str]) -> Store:
-    """The bot's store, opened from the same settings the bot process gets.
-
-    Trees where the store seals secrets at rest (`Settings.secret_box`) need the same key the
-    bot will use; without ZOOMBOT_ENCRYPTION_KEY that is a key file beside the database.
-    """
+    """The bot's store, opened from the same settings (and so the same key) the bot gets."""
     settings = Settings.from_env(env)
-    secret_box = getattr(settings, "secret_box", None)
-    if secret_box is None:
-        return Store(settings.db_path)  # type: ignore[call-arg, unused-ignore]
-    return Store(settings.db_path, secret_box())
+    return Store(settings.db_path, settings.secret_box())
 
 
 def seed_store(env: dict[str, str], authorizations: Sequence[DeviceAuthorization]) -> None:

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import dataclasses
 import logging
+import sqlite3
 import sys
 
 import uvicorn
@@ -46,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_for_mode(Settings.from_env(), mode)
         lock = PollerLock(settings.db_path)
         lock.acquire()
-        settings.secret_box()  # a bad key stops here, with one line, not inside the server
-    except (ConfigError, PollerAlreadyRunning, EncryptionKeyError) as exc:
+        # A bad key or database stops here, with one line, not inside the server.
+        Store(settings.db_path, settings.secret_box()).close()
+    except (ConfigError, PollerAlreadyRunning, EncryptionKeyError, sqlite3.Error) as exc:
         print(f"zoombot: {exc}", file=sys.stderr)
         return 2
     if settings.socket_mode:

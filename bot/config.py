@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.encryption import SecretBox, load_keys
+from bot.pairing_limits import Limit
 
 
 class ConfigError(Exception):
@@ -21,6 +22,9 @@ class ConfigError(Exception):
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_ZOOM_OAUTH_URL = "https://zoom.us"
 DEFAULT_ZOOM_API_URL = "https://api.zoom.us/v2"
+DEFAULT_PAIR_LIMIT_PER_USER = Limit(5, 600)
+DEFAULT_PAIR_LIMIT_PER_WORKSPACE = Limit(200, 600)
+DEFAULT_MAX_PENDING_PER_WORKSPACE = 1000
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,9 @@ class Settings:
     slack_redirect_uri: str | None = None
     zoom_webhook_secret_token: str | None = field(default=None, repr=False)
     encryption_keys: str | None = field(default=None, repr=False)
+    pair_limit_per_user: Limit = DEFAULT_PAIR_LIMIT_PER_USER
+    pair_limit_per_workspace: Limit = DEFAULT_PAIR_LIMIT_PER_WORKSPACE
+    max_pending_per_workspace: int = DEFAULT_MAX_PENDING_PER_WORKSPACE
 
     @property
     def socket_mode(self) -> bool:
@@ -81,6 +88,26 @@ class Settings:
             zoom_timeout = 0.0
         if not 0 < zoom_timeout <= 300:
             raise ConfigError(f"ZOOM_TIMEOUT must be 0 to 300 seconds, not {timeout_text!r}")
+        try:
+            per_user = Limit.parse(
+                get("ZOOMBOT_PAIR_LIMIT_PER_USER"),
+                "ZOOMBOT_PAIR_LIMIT_PER_USER",
+                DEFAULT_PAIR_LIMIT_PER_USER,
+            )
+            per_workspace = Limit.parse(
+                get("ZOOMBOT_PAIR_LIMIT_PER_WORKSPACE"),
+                "ZOOMBOT_PAIR_LIMIT_PER_WORKSPACE",
+                DEFAULT_PAIR_LIMIT_PER_WORKSPACE,
+            )
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        pending_text = get("ZOOMBOT_MAX_PENDING_PER_WORKSPACE") or str(
+            DEFAULT_MAX_PENDING_PER_WORKSPACE
+        )
+        if not pending_text.isdigit() or int(pending_text) < 1:
+            raise ConfigError(
+                f"ZOOMBOT_MAX_PENDING_PER_WORKSPACE must be a positive number, not {pending_text!r}"
+            )
         client_id, client_secret = get("SLACK_CLIENT_ID"), get("SLACK_CLIENT_SECRET")
         if bool(client_id) != bool(client_secret):
             missing = "SLACK_CLIENT_SECRET" if client_id else "SLACK_CLIENT_ID"
@@ -119,6 +146,9 @@ class Settings:
             slack_redirect_uri=get("SLACK_REDIRECT_URI"),
             zoom_webhook_secret_token=get("ZOOM_WEBHOOK_SECRET_TOKEN"),
             encryption_keys=get("ZOOMBOT_ENCRYPTION_KEY"),
+            pair_limit_per_user=per_user,
+            pair_limit_per_workspace=per_workspace,
+            max_pending_per_workspace=int(pending_text),
         )
 
     def secret_box(self) -> SecretBox:

@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackClientError
 
 from bot.keyed_lock import KeyedLock
 from bot.logs import bind
+from bot.pairing_limits import LimitExceeded, PairingLimits
 from bot.slack import pairing_dm, replies
 from bot.slack.clients import SlackClients, WorkspaceNotInstalled
 from bot.slack.pairing_dm import CodeMessage, DeadReason, PairingCode
@@ -48,6 +49,11 @@ MAX_BACKOFF = 120.0
 PROFILE_ATTEMPTS = 3
 #: Revocations in flight at once when a whole workspace is forgotten.
 REVOKE_CONCURRENCY = 8
+#: Token polls in flight at once. Past this they wait their turn here, cheaply, instead of in
+#: httpx's connection pool, whose bookkeeping grows with the queue and starves the event loop.
+MAX_CONCURRENT_POLLS = 64
+#: How often every stored flow is checked for a scheduled poll (a safety net, see _sweep).
+SWEEP_SECONDS = 30
 
 OUTCOME_REASONS = {
     PollStatus.DENIED: DeadReason.DENIED,
@@ -74,6 +80,14 @@ class Unpaired:
     cancelled_flow: bool = False
 
 
+class PairingLimited(Exception):
+    """A pairing limit refused `/zoom pair`; `exceeded` says which and for how long."""
+
+    def __init__(self, exceeded: LimitExceeded) -> None:
+        super().__init__(exceeded.kind)
+        self.exceeded = exceeded
+
+
 class PairingService:
     def __init__(
         self,
@@ -83,8 +97,12 @@ class PairingService:
         api_for: Callable[[str | None], ZoomAPI],
         slack: SlackClients,
         scheduler: AsyncIOScheduler,
+        limits: PairingLimits | None = None,
+        sweep_seconds: float = SWEEP_SECONDS,
     ) -> None:
         self.store = store
+        self.limits = limits
+        self.sweep_seconds = sweep_seconds
         self.oauth = oauth
         self.api_for = api_for
         self.slack = slack
@@ -92,6 +110,11 @@ class PairingService:
         self._locks = KeyedLock()
         #: Current back-off delay per flow while Zoom is failing; reset by any real answer.
         self._backoff: dict[str, float] = {}
+        self._poll_slots = asyncio.Semaphore(MAX_CONCURRENT_POLLS)
+        #: Poll jobs running now, by flow id, so shutdown can cancel them cleanly.
+        self._running: dict[str, asyncio.Task[None]] = {}
+        #: Flows the last sweep found without a job (see _sweep).
+        self._suspects: set[str] = set()
 
     async def start(self, key: UserKey, response_url: str = "") -> CodeMessage:
         """Start a new flow for the user, replacing any pending one, and DM them the code.
@@ -101,6 +124,11 @@ class PairingService:
         the code reached the user by neither way (the flow is then abandoned).
         """
         async with self._locks.hold(key):
+            exceeded = self.check_limits(key)
+            if exceeded is not None:
+                raise PairingLimited(exceeded)
+            if self.limits is not None:
+                self.limits.record(key)
             authorization = await request_device_code(self.oauth)
             flow = _new_flow(key, authorization, response_url)
             previous = self.store.get_flow(key)
@@ -146,15 +174,59 @@ class PairingService:
         raise DirectMessageFailed(error)
 
     def resume_all(self) -> int:
-        """Reschedule every flow in the store, as after a restart; returns how many."""
+        """Reschedule every flow in the store, as after a restart, and start the sweeper."""
         flows = self.store.pending_flows()
         for flow in flows:
             # The last poll happened before this process started, so a full interval from
-            # now keeps the spacing; an expired flow runs at once to tell the user.
-            self._schedule(flow, flow.interval)
+            # now keeps the spacing; spreading first polls over a second interval keeps
+            # thousands of resumed flows from all polling in the same instant.
+            self._schedule(flow, flow.interval * (1 + random.random()))  # noqa: S311
         if flows:
             log.info("event=pairings_resumed count=%d", len(flows))
+        self.scheduler.add_job(
+            self._sweep,
+            trigger="interval",
+            seconds=self.sweep_seconds,
+            id="pairing-sweep",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
         return len(flows)
+
+    async def close(self) -> None:
+        """Cancel the polls in flight (at shutdown): they are resumed from the store later."""
+        tasks = list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _sweep(self) -> None:
+        """Reschedule any stored flow that has had no poll job for two sweeps in a row.
+
+        Nothing should ever lose its job, but a flow without one would wait silently until its
+        code expired unseen. Two sweeps, because a poll that is about to start has no job for
+        a moment. Cheap: nothing is decrypted.
+        """
+        suspects = set()
+        for key, flow_id, interval, expires_at in self.store.pending_flow_schedule():
+            if flow_id in self._running or self.scheduler.get_job(_job_id_of(flow_id)):
+                continue
+            if flow_id not in self._suspects:
+                suspects.add(flow_id)
+                continue
+            log.warning("event=poll_rescheduled user=%s", key.user_id)
+            self._schedule_poll(key, flow_id, expires_at, interval)
+        self._suspects = suspects
+
+    def check_limits(self, key: UserKey) -> LimitExceeded | None:
+        """Whether a new pairing for the user would exceed a limit (nothing is recorded)."""
+        if self.limits is None:
+            return None
+        pending = self.store.count_flows_of_workspace(key.team_id, key.enterprise_id)
+        if self.store.get_flow(key) is not None:
+            pending -= 1  # a new code replaces the user's own pending one
+        return self.limits.check(key, pending)
 
     def pending(self, key: UserKey) -> PendingFlow | None:
         return self.store.get_flow(key)
@@ -222,23 +294,31 @@ class PairingService:
     # Polling
 
     def _schedule(self, flow: PendingFlow, delay: float) -> None:
+        self._schedule_poll(flow.key, flow.flow_id, flow.expires_at, delay)
+
+    def _schedule_poll(self, key: UserKey, flow_id: str, expires_at: float, delay: float) -> None:
         delay = delay * (1 + random.uniform(0, POLL_JITTER))  # noqa: S311 - spreading load
-        run_at = min(time.time() + delay, flow.expires_at)
+        run_at = min(time.time() + delay, expires_at)
         self.scheduler.add_job(
             self._poll,
             trigger=DateTrigger(run_date=datetime.fromtimestamp(run_at, UTC)),
-            args=[flow.key.pk(), flow.flow_id],
-            id=_job_id(flow),
+            args=[key.pk(), flow_id],
+            id=_job_id_of(flow_id),
             name="pairing-poll",
             replace_existing=True,
             misfire_grace_time=None,
             coalesce=True,
+            # A poll schedules its successor just before it returns. If the event loop is
+            # busy, the successor can fall due before APScheduler has seen the first one
+            # finish; with the default of one instance it would then drop the successor
+            # for good, and the flow would stop polling.
+            max_instances=3,
         )
 
     def _unschedule(self, flow: PendingFlow) -> None:
         self._backoff.pop(flow.flow_id, None)
         with contextlib.suppress(JobLookupError):
-            self.scheduler.remove_job(_job_id(flow))
+            self.scheduler.remove_job(_job_id_of(flow.flow_id))
 
     async def _poll(self, pk: tuple[str, str, str], flow_id: str) -> None:
         key = UserKey(team_id=pk[1], user_id=pk[2], enterprise_id=pk[0])
@@ -246,6 +326,9 @@ class PairingService:
         flow = self.store.get_flow(key)
         if flow is None or flow.flow_id != flow_id:
             return  # replaced or finished while this job waited
+        task = asyncio.current_task()
+        if task is not None:
+            self._running[flow_id] = task
         try:
             await self._poll_once(flow)
         except Exception:
@@ -253,13 +336,16 @@ class PairingService:
             log.exception("event=poll_crashed team=%s user=%s", key.team_id, key.user_id)
             if self.store.get_flow(key) is not None:
                 self._back_off(flow, None)
+        finally:
+            self._running.pop(flow_id, None)
 
     async def _poll_once(self, flow: PendingFlow) -> None:
         if time.time() >= flow.expires_at:
             await self._finish_dead(flow, DeadReason.EXPIRED)
             return
         try:
-            outcome = await poll_token(self.oauth, flow.device_code)
+            async with self._poll_slots:
+                outcome = await poll_token(self.oauth, flow.device_code)
         except ZoomRateLimited as exc:
             self._back_off(flow, exc.retry_after)
             return
@@ -379,8 +465,8 @@ def _new_flow(key: UserKey, authorization: DeviceAuthorization, response_url: st
     )
 
 
-def _job_id(flow: PendingFlow) -> str:
-    return f"pairing-poll:{flow.flow_id}"
+def _job_id_of(flow_id: str) -> str:
+    return f"pairing-poll:{flow_id}"
 
 
 def _message_of(flow: PendingFlow) -> CodeMessage:

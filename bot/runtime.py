@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.config import Settings
 from bot.meetings import MeetingService
 from bot.pairing import PairingService
+from bot.pairing_limits import PairingLimits
 from bot.poller_lock import PollerLock
 from bot.services import Services
 from bot.slack.app import build_app, installation_store
@@ -29,7 +30,7 @@ from bot.zoom_events import ZoomEventsEndpoint
 log = logging.getLogger(__name__)
 
 #: Enough parallel Zoom calls for thousands of pending flows polling every few seconds.
-ZOOM_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+ZOOM_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
 
 class Runtime:
@@ -75,6 +76,11 @@ class Runtime:
             api_for=api_for,
             slack=slack,
             scheduler=self.scheduler,
+            limits=PairingLimits(
+                settings.pair_limit_per_user,
+                settings.pair_limit_per_workspace,
+                settings.max_pending_per_workspace,
+            ),
         )
         meetings = MeetingService(TokenKeeper(self.store, oauth, api_for), settings.zoom_oauth_url)
         self.services = Services(
@@ -92,6 +98,8 @@ class Runtime:
     async def stop(self) -> None:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self.services is not None:
+            await self.services.pairing.close()
         if self.http is not None:
             await self.http.aclose()
         if self.store is not None:

@@ -97,6 +97,7 @@ class Store:
         # Overwrite deleted rows' bytes instead of leaving them in free pages.
         self.db.execute("PRAGMA secure_delete = ON")
         self._migrate()
+        self._check_key()
 
     # Rows <-> objects, sealing secrets on the way in and opening them on the way out.
 
@@ -187,6 +188,15 @@ class Store:
                 self._seal_plaintext()
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
+    def _check_key(self) -> None:
+        """Fail at start-up, not at the first poll, when the keys cannot open stored secrets."""
+        for table, columns in SEALED.items():
+            row = self.db.execute(
+                f"select {columns[0]} from {table} where {columns[0]} != '' limit 1"
+            ).fetchone()
+            if row is not None:
+                self.box.open(row[0])
+
     def _seal_plaintext(self) -> None:
         for table, columns in SEALED.items():
             for row in list(self.db.table(table).rows):
@@ -248,6 +258,17 @@ class Store:
 
     def pending_flows(self) -> list[PendingFlow]:
         return [self._flow(row) for row in self.flows.rows]
+
+    def pending_flow_schedule(self) -> list[tuple[UserKey, str, int, float]]:
+        """(key, flow_id, interval, expires_at) of every flow, without decrypting anything."""
+        rows = self.db.execute(
+            "select enterprise_id, team_id, user_id, flow_id, interval, expires_at"
+            " from pending_flows"
+        ).fetchall()
+        return [(UserKey(team, user, enterprise), *rest) for enterprise, team, user, *rest in rows]
+
+    def count_flows_of_workspace(self, team_id: str, enterprise_id: str = "") -> int:
+        return self.flows.count_where("team_id = ? and enterprise_id = ?", [team_id, enterprise_id])
 
     def count_flows(self) -> int:
         return self.flows.count

@@ -86,6 +86,8 @@ class BotProcess:
         self.http = httpx.Client(timeout=10.0)
 
     def start(self, timeout: float = 20.0) -> None:
+        if self.http.is_closed:
+            self.http = httpx.Client(timeout=10.0)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "--host", "127.0.0.1"],

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from bot.pairing_limits import LimitExceeded
 from bot.zoom.errors import (
     MissingScope,
     OAuthError,
@@ -96,6 +97,23 @@ def zoom_app_removed(email: str) -> str:
 
 
 NOTHING_TO_UNPAIR = "You have no Zoom account linked, so there is nothing to unpair."
+
+
+def pairing_limited(exceeded: LimitExceeded) -> str:
+    if exceeded.kind == "user":
+        return (
+            f"You've asked for {exceeded.limit} pairing codes in a short time, so I won't start "
+            f"another yet. Try `/zoom pair` again {_wait(exceeded.retry_after)}."
+        )
+    if exceeded.kind == "workspace":
+        return (
+            "This workspace has started a lot of Zoom pairings in a short time, so I won't "
+            f"start another yet. Try `/zoom pair` again {_wait(exceeded.retry_after)}."
+        )
+    return (
+        f"{exceeded.limit} Zoom pairings are already waiting for approval in this workspace, "
+        "so I can't start another until some finish. Try `/zoom pair` again in a few minutes."
+    )
 
 
 def dm_failed(error: str) -> str:

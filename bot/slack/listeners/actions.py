@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.pairing import DirectMessageFailed
+from bot.pairing import DirectMessageFailed, PairingLimited
 from bot.services import Services
 from bot.slack import meeting_messages, replies
 from bot.slack.app_home import HOME_MEET_ACTION, HOME_PAIR_ACTION, HOME_UNPAIR_ACTION
@@ -50,6 +50,8 @@ def register(app: AsyncApp, services: Services) -> None:
             notice = replies.zoom_problem(exc, "start pairing", "Pair Zoom")
         except DirectMessageFailed as exc:
             notice = replies.dm_failed(exc.error)
+        except PairingLimited as exc:
+            notice = replies.pairing_limited(exc.exceeded)
         await publish_home(services, client, key, notice)
 
     @app.action(HOME_MEET_ACTION)

@@ -13,7 +13,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.meetings import StartedMeeting
-from bot.pairing import DirectMessageFailed
+from bot.pairing import DirectMessageFailed, PairingLimited
 from bot.services import Services
 from bot.slack import meeting_messages, replies
 from bot.slack.pairing_dm import slack_date
@@ -48,6 +48,10 @@ async def pair(
     services: Services, command: dict[str, Any], _: str, ack: AsyncAck, respond: AsyncRespond
 ) -> None:
     key = user_key(command)
+    exceeded = services.pairing.check_limits(key)
+    if exceeded is not None:
+        await ack(response_type="ephemeral", text=replies.pairing_limited(exceeded))
+        return
     existing = services.store.get_pairing(key)
     await ack(
         response_type="ephemeral",
@@ -70,6 +74,8 @@ async def start_pairing(
         )
     except DirectMessageFailed as exc:
         await respond(response_type="ephemeral", text=replies.dm_failed(exc.error))
+    except PairingLimited as exc:
+        await respond(response_type="ephemeral", text=replies.pairing_limited(exc.exceeded))
 
 
 async def start_meeting(services: Services, key: UserKey, topic: str) -> StartedMeeting | str:
