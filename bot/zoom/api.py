@@ -17,6 +17,7 @@ from bot.zoom.errors import (
     ZoomUnavailable,
 )
 from bot.zoom.rate_limits import retry_after_seconds
+from bot.zoom.transport import send
 
 INVALID_ACCESS_TOKEN = 124
 MISSING_SCOPE = 4700
@@ -102,17 +103,13 @@ class ZoomAPI:
     async def _call(
         self, method: str, path: str, access_token: str, json: Any = None
     ) -> dict[str, Any]:
-        try:
-            response = await self.http.request(
-                method,
-                f"{self.base_url}{path}",
-                json=json,
-                headers={"Authorization": f"Bearer {access_token}"},
-            )
-        except httpx.TimeoutException as exc:
-            raise ZoomUnavailable("Zoom did not answer in time") from exc
-        except httpx.HTTPError as exc:
-            raise ZoomUnavailable(f"could not reach Zoom ({type(exc).__name__})") from exc
+        response = await send(
+            self.http,
+            method,
+            f"{self.base_url}{path}",
+            json=json,
+            headers={"Authorization": f"Bearer {access_token}"},
+        )
         return read_api_answer(response)
 
 

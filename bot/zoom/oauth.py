@@ -14,6 +14,7 @@ import httpx
 
 from bot.zoom.errors import OAuthError, ZoomProtocolError, ZoomRateLimited, ZoomUnavailable
 from bot.zoom.rate_limits import retry_after_seconds
+from bot.zoom.transport import send
 
 
 @dataclass(frozen=True)
@@ -73,14 +74,9 @@ class OAuthClient:
         does not document it), ZoomRateLimited for 429, ZoomUnavailable for network trouble
         and 5xx, ZoomProtocolError for an answer that is not the JSON object promised.
         """
-        try:
-            response = await self.http.post(
-                f"{self.oauth_url}{path}", data=form, params=params, auth=self._auth
-            )
-        except httpx.TimeoutException as exc:
-            raise ZoomUnavailable("Zoom did not answer in time") from exc
-        except httpx.HTTPError as exc:
-            raise ZoomUnavailable(f"could not reach Zoom ({type(exc).__name__})") from exc
+        response = await send(
+            self.http, "POST", f"{self.oauth_url}{path}", data=form, params=params, auth=self._auth
+        )
         return read_oauth_answer(response)
 
     async def refresh(self, refresh_token: str) -> TokenSet:

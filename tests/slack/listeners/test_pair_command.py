@@ -6,6 +6,7 @@ import io
 import json
 import time
 
+import pytest
 import zxingcpp
 from PIL import Image
 
@@ -199,3 +200,40 @@ def test_wrong_zoom_credentials_are_named(tmp_path, zoom, slack):
         assert "not-the-secret-9f3k" not in bot.logs
     finally:
         bot.stop()
+
+
+@pytest.mark.parametrize(
+    ("method", "error"),
+    [
+        ("conversations.open", "user_not_found"),
+        ("chat.postMessage", "channel_not_found"),
+    ],
+)
+def test_slack_refusing_the_dm_falls_back_to_ephemeral(bot, zoom, slack, method, error):
+    slack.fail(method, error)
+    result = bot.command("pair")
+    [answer] = result.wait_response()
+    assert answer["response_type"] == "ephemeral" and zoom.latest_user_code in json.dumps(answer)
+    assert not slack.files
+
+
+def test_a_failed_qr_upload_still_pairs(bot, zoom, slack):
+    slack.fail("files.getUploadURLExternal", "not_allowed_token_type")
+    code = start_pairing(bot, zoom, slack)
+    assert not slack.files
+    assert "event=qr_upload_failed error=not_allowed_token_type" in bot.logs
+    zoom.approve(code)
+    wait_dm_says(slack, "Paired with Zoom as")
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["{not json", {"device_code": 7, "user_code": None}, "x" * (2 * 1024 * 1024), ["a", "list"]],
+    ids=["not-json", "wrong-types", "huge", "not-an-object"],
+)
+def test_malformed_device_code_answers_end_in_one_sentence(bot, zoom, slack, body):
+    zoom.inject("/oauth/devicecode", status=200, body=body)
+    [answer] = bot.command("pair").wait_response()
+    assert "Zoom sent an answer I couldn't read" in answer["text"]
+    assert not slack.calls_to("chat.postMessage")
+    assert "Traceback" not in bot.logs
