@@ -7,7 +7,7 @@ their records and drive them (approve a code, inject a fault) directly.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -43,16 +43,33 @@ def slack() -> Iterator[SlackEmulator]:
 
 
 @pytest.fixture
-def bot(tmp_path: Path, zoom: ZoomEmulator, slack: SlackEmulator) -> Iterator[BotProcess]:
-    process = BotProcess(
-        tmp_path,
-        zoom=zoom,
-        slack=slack,
-        signing_secret=SIGNING_SECRET,
-    )
-    process.start()
-    yield process
-    process.stop()
+def start_bot(
+    tmp_path: Path, zoom: ZoomEmulator, slack: SlackEmulator
+) -> Iterator[Callable[..., BotProcess]]:
+    """Start a bot with extra environment (`start_bot(ZOOM_TIMEOUT="1")`); stopped at the end."""
+    started: list[BotProcess] = []
+
+    def start(*, team_id: str = "T0TEAM", **env: str) -> BotProcess:
+        process = BotProcess(
+            tmp_path,
+            zoom=zoom,
+            slack=slack,
+            signing_secret=SIGNING_SECRET,
+            team_id=team_id,
+            extra_env=env,
+        )
+        started.append(process)
+        process.start()
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
+def bot(start_bot: Callable[..., BotProcess]) -> BotProcess:
+    return start_bot()
 
 
 @pytest.fixture

@@ -45,6 +45,26 @@ def wait_for(
         time.sleep(interval)
 
 
+def run_bot(
+    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGS` to completion: for commands that end (doctor, rotate-keys, errors)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def bare_env(**env: str) -> dict[str, str]:
+    """Just enough environment to import the bot, plus `env`."""
+    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **env}
+
+
 class BotProcess:
     """`python -m bot` against the stand-ins, with its log captured to a file."""
 
@@ -108,6 +128,10 @@ class BotProcess:
                 return False
 
         wait_for(healthy, timeout, what="the bot's /healthz")
+
+    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        """Run `python -m bot ARGS` with this bot's configuration (and `env` on top)."""
+        return run_bot(list(args), {**self.env, **env}, self.workdir)
 
     def kill(self) -> None:
         """SIGKILL: no clean-up, as when a host dies."""

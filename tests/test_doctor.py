@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import sqlite_utils
 
@@ -12,15 +11,7 @@ from tests.harness import BotProcess
 
 def doctor(tmp_path, zoom, slack, **env: str) -> subprocess.CompletedProcess[str]:
     bot = BotProcess(tmp_path, zoom=zoom, slack=slack, signing_secret="s", extra_env=env)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "doctor"],
-        cwd=tmp_path,
-        env=bot.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return bot.run("doctor")
 
 
 def test_all_checks_pass(tmp_path, zoom, slack):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-import subprocess
-import sys
 
 from cryptography.fernet import Fernet
 
@@ -64,15 +62,7 @@ def test_key_rotation(tmp_path, zoom, slack):
     assert not bot.db_path.with_name(bot.db_path.name + ".key").exists()
 
     bot.env["ZOOMBOT_ENCRYPTION_KEY"] = f"{new},{old}"
-    rotated = subprocess.run(
-        [sys.executable, "-m", "bot", "rotate-keys"],
-        cwd=tmp_path,
-        env=bot.env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    rotated = bot.run("rotate-keys")
     assert rotated.returncode == 0, rotated.stderr
     assert "re-encrypted 1 rows" in rotated.stdout
 
@@ -97,15 +87,7 @@ def test_a_wrong_key_stops_the_bot_with_one_line(tmp_path, zoom, slack):
     pair_user(bot, zoom, slack, "U0ALICE")
     bot.stop()
     for key in (Fernet.generate_key().decode(), "not-a-key"):
-        result = subprocess.run(
-            [sys.executable, "-m", "bot"],
-            cwd=tmp_path,
-            env={**bot.env, "ZOOMBOT_ENCRYPTION_KEY": key},
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+        result = bot.run(ZOOMBOT_ENCRYPTION_KEY=key)
         assert result.returncode == 2
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert "ZOOMBOT_ENCRYPTION_KEY" in result.stderr

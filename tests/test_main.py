@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 import pytest
 
-from tests.harness import ROOT
+from tests.harness import bare_env, run_bot
 
 FULL = {
     "SLACK_BOT_TOKEN": "xoxb-1",
@@ -19,15 +17,7 @@ FULL = {
 
 
 def run(env: dict[str, str], tmp_path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot"],
-        cwd=tmp_path,
-        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), **env},
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    return run_bot([], bare_env(**env), tmp_path)
 
 
 @pytest.mark.parametrize("missing", sorted(FULL))

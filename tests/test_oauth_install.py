@@ -3,34 +3,23 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 import sqlite_utils
 
 from bot.emulator.slack import SlackEmulator
-from bot.emulator.zoom import ZoomEmulator
-from tests.conftest import SIGNING_SECRET, pair_user
+from tests.conftest import pair_user
 from tests.harness import BotProcess, wait_for
 
 
 @pytest.fixture
-def bot(tmp_path, zoom: ZoomEmulator, slack: SlackEmulator) -> Iterator[BotProcess]:
-    process = BotProcess(
-        tmp_path,
-        zoom=zoom,
-        slack=slack,
-        signing_secret=SIGNING_SECRET,
+def bot(start_bot, slack: SlackEmulator) -> BotProcess:
+    return start_bot(
         team_id="T0OTHER",
-        extra_env={
-            "SLACK_BOT_TOKEN": "",
-            "SLACK_CLIENT_ID": slack.client_id,
-            "SLACK_CLIENT_SECRET": slack.client_secret,
-        },
+        SLACK_BOT_TOKEN="",
+        SLACK_CLIENT_ID=slack.client_id,
+        SLACK_CLIENT_SECRET=slack.client_secret,
     )
-    process.start()
-    yield process
-    process.stop()
 
 
 def install(bot: BotProcess, slack: SlackEmulator, team_id: str, bot_token: str) -> None:

@@ -132,22 +132,18 @@ def test_any_other_error_stops_polling(bot, zoom, slack, error):
     assert not bot_db_rows(bot, "pending_flows")
 
 
-def test_stops_at_expires_in_even_if_zoom_keeps_saying_pending(tmp_path, zoom, slack):
+def test_stops_at_expires_in_even_if_zoom_keeps_saying_pending(start_bot, zoom, slack):
     """The bot keeps its own deadline: Zoom here never says expired_token."""
     zoom.expires_in = 4
     zoom.inject("/oauth/token", status=400, body={"error": "authorization_pending"}, times=1000)
-    bot = BotProcess(tmp_path, zoom=zoom, slack=slack, signing_secret="s")
-    bot.start()
-    try:
-        started = time.monotonic()
-        code = start_pairing(bot, zoom, slack)
-        wait_dm_says(slack, "This code expired")
-        assert time.monotonic() - started < 8
-        deadline = zoom.requests_to("/oauth/devicecode")[-1].time + 4
-        poll_count_settles(zoom, code, quiet=2)
-        assert all(p.time <= deadline + 0.05 for p in zoom.polls(code))
-    finally:
-        bot.stop()
+    bot = start_bot()
+    started = time.monotonic()
+    code = start_pairing(bot, zoom, slack)
+    wait_dm_says(slack, "This code expired")
+    assert time.monotonic() - started < 8
+    deadline = zoom.requests_to("/oauth/devicecode")[-1].time + 4
+    poll_count_settles(zoom, code, quiet=2)
+    assert all(p.time <= deadline + 0.05 for p in zoom.polls(code))
 
 
 @pytest.mark.parametrize("status", [500, 503])
@@ -188,23 +184,17 @@ def test_rate_limit_honours_retry_after(bot, zoom, slack, headers):
     wait_dm_says(slack, "Paired with Zoom as", timeout=20)
 
 
-def test_timeouts_back_off_and_keep_going(tmp_path, zoom, slack):
-    bot = BotProcess(
-        tmp_path, zoom=zoom, slack=slack, signing_secret="s", extra_env={"ZOOM_TIMEOUT": "0.5"}
-    )
-    bot.start()
-    try:
-        code = start_pairing(bot, zoom, slack)
-        wait_for(lambda: zoom.polls(code), what="first poll")
-        zoom.inject("/oauth/token", status=400, body={"error": "authorization_pending"}, delay=1.5)
-        wait_for(lambda: len(zoom.polls(code)) >= 3, timeout=20, what="polls after a timeout")
-        polls = zoom.polls(code)
-        assert polls[2].time - polls[1].time >= 2 - 0.01
-        zoom.approve(code)
-        wait_dm_says(slack, "Paired with Zoom as", timeout=20)
-        assert "poll_transient_error" in bot.logs
-    finally:
-        bot.stop()
+def test_timeouts_back_off_and_keep_going(start_bot, zoom, slack):
+    bot = start_bot(ZOOM_TIMEOUT="0.5")
+    code = start_pairing(bot, zoom, slack)
+    wait_for(lambda: zoom.polls(code), what="first poll")
+    zoom.inject("/oauth/token", status=400, body={"error": "authorization_pending"}, delay=1.5)
+    wait_for(lambda: len(zoom.polls(code)) >= 3, timeout=20, what="polls after a timeout")
+    polls = zoom.polls(code)
+    assert polls[2].time - polls[1].time >= 2 - 0.01
+    zoom.approve(code)
+    wait_dm_says(slack, "Paired with Zoom as", timeout=20)
+    assert "poll_transient_error" in bot.logs
 
 
 def bot_db_rows(bot: BotProcess, table: str) -> list[dict]:

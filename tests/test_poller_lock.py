@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from tests.harness import BotProcess
 
 
 def test_second_process_on_the_same_database_refuses(bot, tmp_path, zoom, slack):
     second = BotProcess(tmp_path, zoom=zoom, slack=slack, signing_secret="s")
-    result = subprocess.run(
-        [sys.executable, "-m", "bot"],
-        cwd=tmp_path,
-        env=second.env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = second.run()
     assert result.returncode == 2
     assert "another zoombot process is already running" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

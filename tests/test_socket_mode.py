@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from bot.emulator.slack import SlackEmulator
-from bot.emulator.zoom import ZoomEmulator
 from tests.harness import BotProcess, wait_for
 
 
 @pytest.fixture
-def socket_bot(tmp_path, zoom: ZoomEmulator, slack: SlackEmulator) -> Iterator[BotProcess]:
-    bot = BotProcess(
-        tmp_path,
-        zoom=zoom,
-        slack=slack,
-        signing_secret="",
-        extra_env={"SLACK_APP_TOKEN": slack.app_token, "SLACK_SIGNING_SECRET": ""},
-    )
-    bot.start()
-    yield bot
-    bot.stop()
+def socket_bot(start_bot, slack: SlackEmulator) -> BotProcess:
+    return start_bot(SLACK_APP_TOKEN=slack.app_token, SLACK_SIGNING_SECRET="")
 
 
 def slash_command(text: str, response_url: str) -> dict:

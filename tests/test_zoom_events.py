@@ -6,13 +6,10 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 
-from bot.emulator.slack import SlackEmulator
-from bot.emulator.zoom import ZoomEmulator
-from tests.conftest import SIGNING_SECRET, pair_user
+from tests.conftest import pair_user
 from tests.harness import BotProcess, wait_for
 from tests.slack.listeners.test_meet_command import pairing_row
 
@@ -20,17 +17,8 @@ WEBHOOK_SECRET = "zoom-webhook-secret-token"
 
 
 @pytest.fixture
-def bot(tmp_path, zoom: ZoomEmulator, slack: SlackEmulator) -> Iterator[BotProcess]:
-    process = BotProcess(
-        tmp_path,
-        zoom=zoom,
-        slack=slack,
-        signing_secret=SIGNING_SECRET,
-        extra_env={"ZOOM_WEBHOOK_SECRET_TOKEN": WEBHOOK_SECRET},
-    )
-    process.start()
-    yield process
-    process.stop()
+def bot(start_bot) -> BotProcess:
+    return start_bot(ZOOM_WEBHOOK_SECRET_TOKEN=WEBHOOK_SECRET)
 
 
 def post(bot: BotProcess, body: bytes, headers: dict[str, str]):

@@ -251,17 +251,11 @@ def test_zoom_errors_become_one_sentence(paired, zoom, path, status, body, heade
     assert paired.command("help").response.status_code == 200
 
 
-def test_timeout_becomes_one_sentence(tmp_path, zoom, slack):
+def test_timeout_becomes_one_sentence(start_bot, zoom, slack):
     from tests.conftest import pair_user
 
-    bot = BotProcess(
-        tmp_path, zoom=zoom, slack=slack, signing_secret="s", extra_env={"ZOOM_TIMEOUT": "0.5"}
-    )
-    bot.start()
-    try:
-        pair_user(bot, zoom, slack, "U0ALICE")
-        zoom.set_latency("/v2/users/me/meetings", 1.5)
-        [answer] = meet(bot).wait_response()
-        assert "Zoom isn't answering" in answer["text"]
-    finally:
-        bot.stop()
+    bot = start_bot(ZOOM_TIMEOUT="0.5")
+    pair_user(bot, zoom, slack, "U0ALICE")
+    zoom.set_latency("/v2/users/me/meetings", 1.5)
+    [answer] = meet(bot).wait_response()
+    assert "Zoom isn't answering" in answer["text"]

@@ -185,21 +185,11 @@ def test_zoom_down_when_asking_for_a_code(bot, zoom, slack):
     assert stored(bot, "pending_flows") == []
 
 
-def test_wrong_zoom_credentials_are_named(tmp_path, zoom, slack):
-    bot = BotProcess(
-        tmp_path,
-        zoom=zoom,
-        slack=slack,
-        signing_secret="s",
-        extra_env={"ZOOM_CLIENT_SECRET": "not-the-secret-9f3k"},
-    )
-    bot.start()
-    try:
-        [answer] = bot.command("pair").wait_response()
-        assert "ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET" in answer["text"]
-        assert "not-the-secret-9f3k" not in bot.logs
-    finally:
-        bot.stop()
+def test_wrong_zoom_credentials_are_named(start_bot, zoom, slack):
+    bot = start_bot(ZOOM_CLIENT_SECRET="not-the-secret-9f3k")
+    [answer] = bot.command("pair").wait_response()
+    assert "ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET" in answer["text"]
+    assert "not-the-secret-9f3k" not in bot.logs
 
 
 @pytest.mark.parametrize(
