@@ -42,12 +42,17 @@ class MeetingService:
         """Create an instant meeting as the user. Raises NotPaired, PairingExpired, ZoomError."""
         topic = " ".join(topic.split())[:MAX_TOPIC_LENGTH] or self._default_topic(key)
 
-        async def zak_and_meeting(api: ZoomAPI, access_token: str) -> tuple[str, Meeting]:
+        async def zak_and_meeting(api: ZoomAPI, access_token: str) -> tuple[str | None, Meeting]:
             return await _gather(
                 api.zak(access_token), api.create_instant_meeting(access_token, topic)
             )
 
         zak, meeting = await self.tokens.call(key, zak_and_meeting)
+        if zak is not None:
+            start_link = f"{self.web_url}/s/{meeting.id}?{urlencode({'zak': zak})}"
+        else:
+            # The ZAK call failed but the meeting exists: its start_url also carries a ZAK.
+            start_link = meeting.start_url
         pairing = self.tokens.store.get_pairing(key)
         log.info(
             "event=meeting_started team=%s user=%s meeting=%s",
@@ -58,7 +63,7 @@ class MeetingService:
         return StartedMeeting(
             meeting=meeting,
             host_email=pairing.zoom_email if pairing else "",
-            start_link=f"{self.web_url}/s/{meeting.id}?{urlencode({'zak': zak})}",
+            start_link=start_link,
         )
 
     def _default_topic(self, key: UserKey) -> str:
@@ -67,13 +72,21 @@ class MeetingService:
         return f"{name}'s Zoom meeting" if name else "Zoom meeting"
 
 
-async def _gather(zak: Awaitable[str], meeting: Awaitable[Meeting]) -> tuple[str, Meeting]:
-    """Both calls at once; on failure wait for both and raise the most telling error.
-
-    An invalid-token error wins, so TokenKeeper.call refreshes and retries the pair.
-    """
+async def _gather(zak: Awaitable[str], meeting: Awaitable[Meeting]) -> tuple[str | None, Meeting]:
+    """Both calls at once. An invalid-token error wins, so TokenKeeper.call refreshes and
+    retries the pair; a meeting that exists is kept even if its ZAK call failed (None), since
+    its start_url can stand in, rather than leave a meeting nobody was told about."""
     results: tuple[Any, ...] = await asyncio.gather(zak, meeting, return_exceptions=True)
     errors = [r for r in results if isinstance(r, BaseException)]
-    if errors:
-        raise next((e for e in errors if isinstance(e, InvalidAccessToken)), errors[0])
-    return results[0], results[1]
+    invalid = next((e for e in errors if isinstance(e, InvalidAccessToken)), None)
+    if invalid is not None:
+        raise invalid
+    zak_result, meeting_result = results
+    if isinstance(meeting_result, BaseException):
+        raise meeting_result
+    if isinstance(zak_result, BaseException):
+        if not meeting_result.start_url:
+            raise zak_result
+        log.warning("event=zak_unavailable meeting=%s", meeting_result.id)
+        return None, meeting_result
+    return zak_result, meeting_result

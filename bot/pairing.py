@@ -13,23 +13,22 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
-from slack_sdk.errors import SlackClientError
 
 from bot.keyed_lock import KeyedLock
 from bot.logs import bind
 from bot.pairing_limits import LimitExceeded, PairingLimits
 from bot.slack import pairing_dm, replies
-from bot.slack.clients import SlackClients, WorkspaceNotInstalled
+from bot.slack.clients import SlackClients
 from bot.slack.pairing_dm import CodeMessage, DeadReason, PairingCode
 from bot.store import PendingFlow, Store, UserKey, new_pairing
-from bot.zoom.api import ZoomAPI, ZoomUser
+from bot.zoom.api import ZoomAPI, read_profile
 from bot.zoom.device_flow import (
     SLOW_DOWN_STEP,
     DeviceAuthorization,
@@ -46,7 +45,6 @@ log = logging.getLogger(__name__)
 POLL_JITTER = 0.05
 #: Longest back-off between polls while Zoom is failing, unless Zoom asks for longer.
 MAX_BACKOFF = 120.0
-PROFILE_ATTEMPTS = 3
 #: Revocations in flight at once when a whole workspace is forgotten.
 REVOKE_CONCURRENCY = 8
 #: Token polls in flight at once. Past this they wait their turn here, cheaply, instead of in
@@ -98,6 +96,7 @@ class PairingService:
         slack: SlackClients,
         scheduler: AsyncIOScheduler,
         limits: PairingLimits | None = None,
+        locks: KeyedLock | None = None,
         sweep_seconds: float = SWEEP_SECONDS,
     ) -> None:
         self.store = store
@@ -107,7 +106,8 @@ class PairingService:
         self.api_for = api_for
         self.slack = slack
         self.scheduler = scheduler
-        self._locks = KeyedLock()
+        #: One lock per user for every change to their tokens, shared with TokenKeeper.
+        self._locks = locks or KeyedLock()
         #: Current back-off delay per flow while Zoom is failing; reset by any real answer.
         self._backoff: dict[str, float] = {}
         self._poll_slots = asyncio.Semaphore(MAX_CONCURRENT_POLLS)
@@ -132,16 +132,15 @@ class PairingService:
             authorization = await request_device_code(self.oauth)
             flow = _new_flow(key, authorization, response_url)
             previous = self.store.get_flow(key)
-            self.store.save_flow(flow)
+            self.store.save_flow(flow)  # replaces the previous flow's row: one live flow
             if previous is not None:
                 self._unschedule(previous)
                 log.info("event=pairing_replaced team=%s user=%s", key.team_id, key.user_id)
-                await self._tell_dead(previous, DeadReason.REPLACED)
-            self._schedule(flow, flow.interval)
             message = await self._deliver_code(flow)
             self.store.update_flow(
                 flow, dm_channel=message.channel, dm_ts=message.ts, qr_file_id=message.file_id
             )
+            self._schedule(flow, flow.interval)
             log.info(
                 "event=pairing_started team=%s user=%s interval=%s expires_in=%d",
                 key.team_id,
@@ -149,7 +148,9 @@ class PairingService:
                 flow.interval,
                 flow.expires_at - flow.created_at,
             )
-            return message
+        if previous is not None:
+            await self._tell_dead(previous, DeadReason.REPLACED)
+        return message
 
     async def _deliver_code(self, flow: PendingFlow) -> CodeMessage:
         code = PairingCode(
@@ -158,29 +159,29 @@ class PairingService:
             verification_uri_complete=flow.verification_uri_complete,
             expires_at=flow.expires_at,
         )
-        client = await self.slack.for_team(flow.key.team_id, flow.key.enterprise_id)
         try:
+            client = await self.slack.for_team(flow.key.team_id, flow.key.enterprise_id)
             return await pairing_dm.send_code(client, flow.key.user_id, code)
-        except SlackClientError as exc:
-            error = _slack_error_code(exc)
+        except Exception as exc:  # Slack errors, network errors, an uninstalled workspace
+            error = pairing_dm.slack_error(exc)
             log.warning("event=dm_failed user=%s error=%s", flow.key.user_id, error)
         if flow.response_url:
             try:
                 return await pairing_dm.send_code_ephemeral(flow.response_url, code)
-            except SlackClientError as exc:
-                log.warning("event=ephemeral_failed error=%s", _slack_error_code(exc))
-        self._unschedule(flow)
+            except Exception as exc:
+                log.warning("event=ephemeral_failed error=%s", pairing_dm.slack_error(exc))
         self.store.delete_flow(flow)
         raise DirectMessageFailed(error)
 
     def resume_all(self) -> int:
         """Reschedule every flow in the store, as after a restart, and start the sweeper."""
-        flows = self.store.pending_flows()
-        for flow in flows:
+        flows = self.store.pending_flow_schedule()
+        for key, flow_id, interval, expires_at in flows:
             # The last poll happened before this process started, so a full interval from
             # now keeps the spacing; spreading first polls over a second interval keeps
             # thousands of resumed flows from all polling in the same instant.
-            self._schedule(flow, flow.interval * (1 + random.random()))  # noqa: S311
+            delay = interval * (1 + random.random())  # noqa: S311
+            self._schedule_poll(key, flow_id, expires_at, delay)
         if flows:
             log.info("event=pairings_resumed count=%d", len(flows))
         self.scheduler.add_job(
@@ -194,9 +195,12 @@ class PairingService:
         )
         return len(flows)
 
-    async def close(self) -> None:
-        """Cancel the polls in flight (at shutdown): they are resumed from the store later."""
+    async def close(self, grace: float = 5.0) -> None:
+        """At shutdown, let polls in flight finish (a granted code must reach the store), then
+        cancel what is left: those flows resume from the store after the restart."""
         tasks = list(self._running.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -241,19 +245,20 @@ class PairingService:
             cancelled = flow is not None and self.store.delete_flow(flow)
             if flow is not None and cancelled:
                 self._unschedule(flow)
-                await self._tell_dead(flow, DeadReason.CANCELLED)
             pairing = self.store.get_pairing(key)
-            if pairing is None:
-                return Unpaired(had_pairing=False, cancelled_flow=cancelled)
-            revoked = await self._revoke_quietly(pairing.refresh_token)
-            self.store.delete_pairing(key)
-            log.info("event=unpaired team=%s user=%s revoked=%s", key.team_id, key.user_id, revoked)
-            return Unpaired(
-                had_pairing=True,
-                email=pairing.zoom_email,
-                revoked=revoked,
-                cancelled_flow=cancelled,
-            )
+            if pairing is not None:
+                revoked = await self._revoke_quietly(pairing.refresh_token)
+                self.store.delete_pairing(key)
+                log.info(
+                    "event=unpaired team=%s user=%s revoked=%s", key.team_id, key.user_id, revoked
+                )
+        if flow is not None and cancelled:
+            await self._tell_dead(flow, DeadReason.CANCELLED)
+        if pairing is None:
+            return Unpaired(had_pairing=False, cancelled_flow=cancelled)
+        return Unpaired(
+            had_pairing=True, email=pairing.zoom_email, revoked=revoked, cancelled_flow=cancelled
+        )
 
     async def forget_workspace(self, team_id: str, enterprise_id: str = "") -> int:
         """The Slack app left a workspace: end its flows, revoke and delete its pairings."""
@@ -263,12 +268,14 @@ class PairingService:
         pairings = self.store.pairings_of_workspace(team_id, enterprise_id)
         limit = asyncio.Semaphore(REVOKE_CONCURRENCY)
 
-        async def forget(refresh_token: str, key: UserKey) -> None:
-            async with limit:
-                await self._revoke_quietly(refresh_token)
-            self.store.delete_pairing(key)
+        async def forget(key: UserKey) -> None:
+            async with limit, self._locks.hold(key):
+                pairing = self.store.get_pairing(key)  # as it is now, after any refresh
+                if pairing is not None:
+                    await self._revoke_quietly(pairing.refresh_token)
+                    self.store.delete_pairing(key)
 
-        await asyncio.gather(*(forget(p.refresh_token, p.key) for p in pairings))
+        await asyncio.gather(*(forget(p.key) for p in pairings))
         log.info("event=workspace_forgotten team=%s pairings=%d", team_id, len(pairings))
         return len(pairings)
 
@@ -287,7 +294,7 @@ class PairingService:
                 await client.chat_postMessage(
                     channel=key.user_id, text=replies.zoom_app_removed(pairing.zoom_email)
                 )
-            except (SlackClientError, WorkspaceNotInstalled) as exc:
+            except Exception as exc:  # one person we cannot reach must not stop the others
                 log.warning("event=notify_failed user=%s error=%s", key.user_id, type(exc).__name__)
         return [pairing.key for pairing in forgotten]
 
@@ -380,50 +387,42 @@ class PairingService:
     # Endings
 
     async def _finish_paired(self, flow: PendingFlow, tokens: TokenSet) -> None:
-        profile = await self._read_profile(tokens)
+        """Commit the tokens first, before anything that can wait or fail: Zoom grants them
+        once, and the device code must never be polled again."""
+        previous = self.store.get_pairing(flow.key)
         pairing = new_pairing(
             flow.key,
-            zoom_user_id=profile.id if profile else "",
-            zoom_account_id=profile.account_id if profile else "",
-            zoom_email=profile.email if profile else "",
-            zoom_name=profile.display_name if profile else "",
+            zoom_user_id="",
+            zoom_account_id="",
+            zoom_email="",
+            zoom_name="",
             access_token=tokens.access_token,
             refresh_token=tokens.refresh_token,
             expires_at=tokens.expires_at,
             scopes=" ".join(tokens.scopes),
             api_url=tokens.api_url or "",
         )
-        previous = self.store.get_pairing(flow.key)
-        if previous is not None and profile is None:
-            pairing.paired_at = previous.paired_at
         if not self.store.complete_pairing(flow, pairing):
             # A newer /zoom pair replaced this flow while Zoom answered: these tokens are
             # unwanted, and leaving them live would only confuse the user's Zoom account.
             await self._revoke_quietly(tokens.refresh_token)
             return
         self._backoff.pop(flow.flow_id, None)
+        profile = await read_profile(self.api_for(tokens.api_url), tokens.access_token)
+        if profile is not None:
+            self.store.update_profile(flow.key, profile)
+            if previous is not None and previous.zoom_user_id not in ("", profile.id):
+                # Re-paired with another Zoom account: the old one's grant is now unused.
+                await self._revoke_quietly(previous.refresh_token)
         log.info(
             "event=pairing_completed team=%s user=%s zoom_user=%s",
             flow.key.team_id,
             flow.key.user_id,
-            pairing.zoom_user_id,
+            profile.id if profile else "unknown",
         )
-        client = await self.slack.for_team(flow.key.team_id, flow.key.enterprise_id)
-        await pairing_dm.show_paired(client, _message_of(flow), pairing.zoom_email)
-
-    async def _read_profile(self, tokens: TokenSet) -> ZoomUser | None:
-        """Who the tokens belong to; None when Zoom keeps failing (the tokens are kept)."""
-        api = self.api_for(tokens.api_url)
-        for attempt in range(PROFILE_ATTEMPTS):
-            try:
-                return await api.me(tokens.access_token)
-            except (ZoomUnavailable, ZoomRateLimited):
-                await asyncio.sleep(2**attempt)
-            except ZoomError as exc:
-                log.warning("event=profile_unreadable code=%s", exc.code)
-                return None
-        log.warning("event=profile_unreadable code=unavailable")
-        return None
+        await self._notify(
+            flow, pairing_dm.show_paired, _message_of(flow), profile.email if profile else ""
+        )
 
     async def _finish_dead(self, flow: PendingFlow, reason: DeadReason) -> None:
         if not self.store.delete_flow(flow):
@@ -438,8 +437,17 @@ class PairingService:
         await self._tell_dead(flow, reason)
 
     async def _tell_dead(self, flow: PendingFlow, reason: DeadReason) -> None:
-        client = await self.slack.for_team(flow.key.team_id, flow.key.enterprise_id)
-        await pairing_dm.show_dead(client, _message_of(flow), flow.user_code, reason)
+        await self._notify(flow, pairing_dm.show_dead, _message_of(flow), flow.user_code, reason)
+
+    async def _notify(
+        self, flow: PendingFlow, show: Callable[..., Awaitable[None]], *args: object
+    ) -> None:
+        """Update the person's code message; best effort, after the state change it reports."""
+        try:
+            client = await self.slack.for_team(flow.key.team_id, flow.key.enterprise_id)
+            await show(client, *args)
+        except Exception as exc:
+            log.warning("event=notify_failed error=%s", pairing_dm.slack_error(exc))
 
     async def _revoke_quietly(self, token: str) -> bool:
         try:
@@ -476,9 +484,3 @@ def _message_of(flow: PendingFlow) -> CodeMessage:
         file_id=flow.qr_file_id,
         response_url=flow.response_url,
     )
-
-
-def _slack_error_code(exc: SlackClientError) -> str:
-    response = getattr(exc, "response", None)
-    error = response.get("error") if response is not None else None
-    return str(error or type(exc).__name__)

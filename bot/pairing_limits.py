@@ -55,16 +55,20 @@ class SlidingWindow:
         return hits[0] + self.limit.seconds - now
 
     def record(self, key: tuple[str, ...], now: float) -> None:
-        self._prune(key, now).append(now)
+        hits = self._prune(key, now)
+        hits.append(now)
+        self._hits[key] = hits
+
+    def __len__(self) -> int:
+        return len(self._hits)
 
     def _prune(self, key: tuple[str, ...], now: float) -> deque[float]:
-        hits = self._hits.setdefault(key, deque())
+        hits = self._hits.get(key, deque())
         while hits and hits[0] <= now - self.limit.seconds:
             hits.popleft()
         if not hits:
             # Forget idle keys, so the table holds only people active in the window.
-            del self._hits[key]
-            hits = self._hits.setdefault(key, deque())
+            self._hits.pop(key, None)
         return hits
 
 

@@ -13,6 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
 
 from bot.config import Settings
+from bot.keyed_lock import KeyedLock
 from bot.meetings import MeetingService
 from bot.pairing import PairingService
 from bot.pairing_limits import PairingLimits
@@ -70,6 +71,7 @@ class Runtime:
             if installations is not None
             else SingleWorkspaceClients(settings.slack_bot_token or "", settings.slack_api_url)
         )
+        locks = KeyedLock()
         pairing = PairingService(
             store=self.store,
             oauth=oauth,
@@ -81,8 +83,11 @@ class Runtime:
                 settings.pair_limit_per_workspace,
                 settings.max_pending_per_workspace,
             ),
+            locks=locks,
         )
-        meetings = MeetingService(TokenKeeper(self.store, oauth, api_for), settings.zoom_oauth_url)
+        meetings = MeetingService(
+            TokenKeeper(self.store, oauth, api_for, locks), settings.zoom_oauth_url
+        )
         self.services = Services(
             store=self.store, pairing=pairing, meetings=meetings, installations=installations
         )

@@ -6,6 +6,7 @@ every flow a killed one left behind. Writes that must not half-happen use one tr
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import time
 from dataclasses import dataclass, field, fields
@@ -16,11 +17,15 @@ import sqlite_utils
 from sqlite_utils.db import NotFoundError, Table
 
 from bot.encryption import SecretBox
+from bot.zoom.api import ZoomUser
 
 SCHEMA_VERSION = 2
 KEY_COLUMNS = ("enterprise_id", "team_id", "user_id")
 #: Columns holding secrets: encrypted with the SecretBox on the way in, opened on the way out.
-SEALED = {"pending_flows": ("device_code",), "pairings": ("access_token", "refresh_token")}
+SEALED = {
+    "pending_flows": ("device_code", "response_url"),
+    "pairings": ("access_token", "refresh_token"),
+}
 
 
 class UserKey(NamedTuple):
@@ -76,8 +81,13 @@ class Pairing:
     api_url: str
     paired_at: float
     updated_at: float
-    #: Bumped by every token change; compare-and-swap on it keeps racing writers honest.
+    #: A new random value with every token change (never reused, even across re-pairing), so
+    #: a compare-and-swap on it can only match the tokens the writer actually read.
     generation: int = 0
+
+
+def _new_generation() -> int:
+    return secrets.randbits(62)
 
 
 def _key_of(row: dict[str, Any]) -> UserKey:
@@ -288,8 +298,7 @@ class Store:
             )
             if cursor.rowcount == 0:
                 return False
-            previous = self.get_pairing(flow.key)
-            pairing.generation = previous.generation + 1 if previous else 0
+            pairing.generation = _new_generation()
             self.pairings.upsert(self._row(pairing, "pairings"), pk=KEY_COLUMNS)
         return True
 
@@ -319,7 +328,7 @@ class Store:
         with self.db.atomic():
             cursor = self.db.execute(
                 "update pairings set access_token = ?, refresh_token = ?, expires_at = ?,"
-                " scopes = ?, api_url = ?, updated_at = ?, generation = generation + 1"
+                " scopes = ?, api_url = ?, updated_at = ?, generation = ?"
                 f" where {where} and generation = ?",
                 [
                     self.box.seal(access_token),
@@ -328,11 +337,22 @@ class Store:
                     scopes,
                     api_url,
                     time.time(),
+                    _new_generation(),
                     *args,
                     old.generation,
                 ],
             )
         return self.get_pairing(old.key) if cursor.rowcount else None
+
+    def update_profile(self, key: UserKey, profile: ZoomUser) -> None:
+        """Record which Zoom account the tokens belong to (read after they were stored)."""
+        where, args = key.where()
+        with self.db.atomic():
+            self.db.execute(
+                "update pairings set zoom_user_id = ?, zoom_account_id = ?, zoom_email = ?,"
+                f" zoom_name = ? where {where}",
+                [profile.id, profile.account_id, profile.email, profile.display_name, *args],
+            )
 
     def delete_pairing(self, key: UserKey, generation: int | None = None) -> bool:
         """Delete the user's pairing; with `generation`, only if its tokens are still those."""

@@ -15,8 +15,8 @@ from typing import TypeVar
 
 from bot.keyed_lock import KeyedLock
 from bot.store import Pairing, Store, UserKey
-from bot.zoom.api import ZoomAPI
-from bot.zoom.errors import InvalidAccessToken, OAuthError
+from bot.zoom.api import ZoomAPI, read_profile
+from bot.zoom.errors import InvalidAccessToken, OAuthError, ZoomError
 from bot.zoom.oauth import OAuthClient
 
 log = logging.getLogger(__name__)
@@ -39,12 +39,17 @@ class PairingExpired(Exception):
 
 class TokenKeeper:
     def __init__(
-        self, store: Store, oauth: OAuthClient, api_for: Callable[[str | None], ZoomAPI]
+        self,
+        store: Store,
+        oauth: OAuthClient,
+        api_for: Callable[[str | None], ZoomAPI],
+        locks: KeyedLock | None = None,
     ) -> None:
         self.store = store
         self.oauth = oauth
         self.api_for = api_for
-        self._locks = KeyedLock()
+        #: Shared with PairingService, so a refresh never interleaves with an unpair.
+        self._locks = locks or KeyedLock()
 
     async def call(self, key: UserKey, operation: Callable[[ZoomAPI, str], Awaitable[T]]) -> T:
         """Run `operation(api, access_token)` with a live token for the user.
@@ -53,6 +58,8 @@ class TokenKeeper:
         once and the operation retried once.
         """
         pairing = await self.fresh(key)
+        if not pairing.zoom_user_id:
+            await self._fill_profile(pairing)
         try:
             return await operation(self.api_for(pairing.api_url or None), pairing.access_token)
         except InvalidAccessToken:
@@ -92,14 +99,29 @@ class TokenKeeper:
                 api_url=tokens.api_url or pairing.api_url,
             )
             if updated is None:
-                # The pairing was replaced or removed while Zoom answered (a new /zoom pair,
-                # an unpair): the stored state wins, and these tokens go unused.
+                # The pairing was replaced while Zoom answered (a new /zoom pair completed):
+                # the stored state wins, and these tokens go unused, so revoke them.
+                await self._revoke_quietly(tokens.refresh_token)
                 current = self.store.get_pairing(key)
                 if current is None:
                     raise NotPaired
                 return current
             log.info("event=tokens_refreshed team=%s user=%s", key.team_id, key.user_id)
             return updated
+
+    async def _fill_profile(self, pairing: Pairing) -> None:
+        """The pairing was stored before Zoom said whose it is (Zoom was failing): ask now."""
+        profile = await read_profile(
+            self.api_for(pairing.api_url or None), pairing.access_token, attempts=1
+        )
+        if profile is not None:
+            self.store.update_profile(pairing.key, profile)
+
+    async def _revoke_quietly(self, token: str) -> None:
+        try:
+            await self.oauth.revoke(token)
+        except ZoomError as exc:
+            log.warning("event=revoke_failed code=%s", exc.code)
 
     def _refused(self, key: UserKey, pairing: Pairing, exc: OAuthError) -> Pairing:
         current = self.store.get_pairing(key)

@@ -33,6 +33,13 @@ class ZoomEventsEndpoint:
         self.verifier = verifier
         self.pairing = pairing
 
+    async def _deauthorize(self, zoom_user_id: str) -> None:
+        """After the 200 has gone: log failures here, there is no request left to fail."""
+        try:
+            await self.pairing.forget_zoom_user(zoom_user_id)
+        except Exception:
+            log.exception("event=deauthorization_failed")
+
     async def __call__(self, request: Request) -> Response:
         body = await request.body()
         if len(body) > MAX_BODY:
@@ -48,9 +55,7 @@ class ZoomEventsEndpoint:
                 deauthorization = parse_deauthorization(event)
                 return JSONResponse(
                     {"status": "accepted"},
-                    background=BackgroundTask(
-                        self.pairing.forget_zoom_user, deauthorization.user_id
-                    ),
+                    background=BackgroundTask(self._deauthorize, deauthorization.user_id),
                 )
         except WebhookRejected as exc:
             log.warning("event=zoom_webhook_rejected reason=%s", exc.reason.replace(" ", "_"))

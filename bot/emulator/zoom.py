@@ -20,12 +20,14 @@ import hashlib
 import hmac
 import html
 import json
+import math
+import random
 import re
 import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -35,6 +37,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 DEVICE_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_SCOPES = "user:read user_zak:read meeting:write"
@@ -46,6 +49,8 @@ RFC_DEFAULT_INTERVAL = 5
 SLOW_DOWN_STEP = 5
 # Tolerance for clocks and scheduling when checking the polling rate.
 POLL_TOLERANCE = 0.01
+#: What `set_fault_rate` can make a request suffer.
+FAULT_KINDS = ("500", "503", "429", "timeout", "drop")
 
 INVALID_CLIENT = {"reason": "Invalid client_id or client_secret", "error": "invalid_client"}
 INVALID_TOKEN_GRANT = {"reason": "Invalid Token!", "error": "invalid_grant"}
@@ -80,6 +85,9 @@ class RecordedRequest:
     # group polls by flow without knowing the secret device code.
     user_code: str | None
     grant_type: str | None
+    # Why the request was not processed: "injected" (`inject`), "drop" (connection closed, status
+    # 0), or the kind `set_fault_rate` drew ("500", "503", "429", "timeout"); None when it was.
+    fault: str | None = None
 
 
 @dataclass
@@ -134,6 +142,77 @@ class _Fault:
     body: Any
     headers: dict[str, str]
     delay: float
+    kind: str = "injected"
+    drop: bool = False
+
+
+@dataclass
+class _FaultRate:
+    """A path's random faults (`set_fault_rate`) and the random streams they are drawn from."""
+
+    rate: float
+    faults: tuple[str, ...]
+    retry_after: float
+    timeout_delay: float
+    seed: int | None
+    rng: random.Random
+    #: With a seed: one stream per device grant (by creation order), see `stream`.
+    streams: dict[int, random.Random] = field(default_factory=dict)
+    rate_limited: int = 0  # 429s sent so far, to alternate how the wait is given
+
+    def stream(self, grant_serial: int | None) -> random.Random:
+        """The stream for one request: the grant's own when seeded, so replays match."""
+        if self.seed is None or grant_serial is None:
+            return self.rng
+        if grant_serial not in self.streams:
+            seed = f"{self.seed}:grant:{grant_serial}"
+            self.streams[grant_serial] = random.Random(seed)  # noqa: S311 - test faults
+        return self.streams[grant_serial]
+
+    def draw(self, rng: random.Random) -> _Fault | None:
+        """Maybe a fault for one request; always takes as many draws, so streams stay aligned."""
+        hit = rng.random() < self.rate
+        kind = rng.choice(self.faults)
+        as_json = rng.random() < 0.5
+        if not hit:
+            return None
+        if kind in ("500", "503"):
+            status = int(kind)
+            if as_json:
+                return _Fault(status, {"code": status, "message": "injected fault"}, {}, 0.0, kind)
+            page = f"<html><body><h1>{status}</h1>injected fault</body></html>"
+            return _Fault(status, page, {"content-type": "text/html"}, 0.0, kind)
+        if kind == "429":
+            # X-RateLimit-Reset (Unix time) is how Zoom says it; Retry-After (seconds) is HTTP's.
+            self.rate_limited += 1
+            if self.rate_limited % 2:
+                headers = {"Retry-After": f"{self.retry_after:g}"}
+            else:
+                headers = {"X-RateLimit-Reset": str(math.ceil(time.time() + self.retry_after))}
+            body = {"code": 429, "message": "You have reached the maximum per-second rate limit."}
+            return _Fault(429, body, headers, 0.0, kind)
+        if kind == "timeout":
+            body = {"code": 503, "message": "injected timeout"}
+            return _Fault(503, body, {}, self.timeout_delay, kind)
+        return _Fault(0, None, {}, 0.0, kind, drop=True)
+
+
+class _DroppedResponse(Response):
+    """Headers promising a body that never comes, then the end of the app.
+
+    uvicorn then closes the connection (logging "ASGI callable returned without completing
+    response"), so the client sees the peer hang up mid-response, as when a proxy dies.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"1024")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b'{"acc', "more_body": True})
 
 
 @dataclass
@@ -248,6 +327,8 @@ class ZoomEmulator:
         self._by_access: dict[str, _Issuance] = {}
         self._by_refresh: dict[str, _Issuance] = {}
         self._faults: dict[str, deque[_Fault]] = {}
+        self._fault_rates: dict[str, _FaultRate] = {}
+        self._grant_serials: dict[str, int] = {}  # device_code -> creation order
         self._latency: dict[str, float] = {}
 
         self.default_user = self.add_user("alice@example.com", "Alice", "Example")
@@ -468,18 +549,68 @@ class ZoomEmulator:
         headers: dict[str, str] | None = None,
         times: int = 1,
         delay: float = 0.0,
+        drop: bool = False,
     ) -> None:
         """Queue ``times`` faults for requests to that exact path (FIFO, one per request).
 
         ``body``: dict/list -> JSON; str/bytes -> sent raw (malformed JSON, HTML error pages;
         content type application/json unless ``headers`` says otherwise); None -> a Zoom-style
-        ``{"code": status, "message": "injected"}``. Faults win over any auth check.
+        ``{"code": status, "message": "injected"}``. ``drop`` closes the connection mid-response
+        instead (recorded with status 0). Faults win over any auth check, and a faulted request
+        changes no state.
         """
         if times < 1 or delay < 0:
             raise ValueError("times must be >= 1 and delay >= 0")
-        fault = _Fault(status, body, dict(headers or {}), delay)
+        if drop:
+            fault = _Fault(0, None, {}, delay, "drop", drop=True)
+        else:
+            fault = _Fault(status, body, dict(headers or {}), delay)
         with self._lock:
             self._faults.setdefault(path, deque()).extend([fault] * times)
+
+    def set_fault_rate(
+        self,
+        path: str,
+        rate: float,
+        *,
+        faults: Sequence[str] = FAULT_KINDS,
+        retry_after: float = 1.0,
+        timeout_delay: float = 2.0,
+        seed: int | None = None,
+    ) -> None:
+        """Make each request to that exact path fail with probability ``rate`` (0 turns it off).
+
+        A failing request gets one of ``faults``, chosen uniformly: "500"/"503" answer that
+        status with a small JSON or HTML body; "429" answers with ``Retry-After: retry_after``
+        and ``X-RateLimit-Reset`` (Unix time) in turn; "timeout" answers 503 only after
+        ``timeout_delay`` seconds, past the client's patience; "drop" closes the connection
+        mid-response. Faulted requests are recorded with their ``fault`` and change no state: a
+        faulted poll neither redeems a code nor counts for slow_down. Queued `inject` faults go
+        first.
+
+        With a ``seed``, each device grant's polls draw from a stream of their own, so a flow
+        meets the same faults however concurrent flows interleave and a failing run replays.
+        """
+        kinds = tuple(faults)
+        if not 0 <= rate <= 1:
+            raise ValueError("rate must be between 0 and 1")
+        if not kinds or not set(kinds) <= set(FAULT_KINDS):
+            raise ValueError(f"faults must be some of {FAULT_KINDS}, not {kinds}")
+        if retry_after < 0 or timeout_delay < 0:
+            raise ValueError("retry_after and timeout_delay must be >= 0")
+        policy = _FaultRate(
+            rate=rate,
+            faults=kinds,
+            retry_after=retry_after,
+            timeout_delay=timeout_delay,
+            seed=seed,
+            rng=random.Random(f"{seed}:{path}") if seed is not None else random.Random(),  # noqa: S311
+        )
+        with self._lock:
+            if rate > 0:
+                self._fault_rates[path] = policy
+            else:
+                self._fault_rates.pop(path, None)
 
     def set_latency(self, path: str, seconds: float) -> None:
         """Delay every request to that exact path by ``seconds`` (0 removes the delay)."""
@@ -490,10 +621,24 @@ class ZoomEmulator:
                 self._latency.pop(path, None)
 
     def reset_faults(self) -> None:
-        """Drop queued faults and latencies."""
+        """Drop queued faults, fault rates and latencies."""
         with self._lock:
             self._faults.clear()
+            self._fault_rates.clear()
             self._latency.clear()
+
+    def _next_fault(self, call: _Call) -> _Fault | None:
+        """The queued fault for this request, else maybe a random one; call under the lock."""
+        queue = self._faults.get(call.path)
+        if queue:
+            return queue.popleft()
+        policy = self._fault_rates.get(call.path)
+        if policy is None:
+            return None
+        serial = None
+        if call.path == "/oauth/token" and call.form.get("grant_type") == DEVICE_GRANT_TYPE:
+            serial = self._grant_serials.get(call.form.get("device_code", ""))
+        return policy.draw(policy.stream(serial))
 
     @staticmethod
     def _fault_reply(fault: _Fault) -> tuple[Response, Any]:
@@ -517,20 +662,23 @@ class ZoomEmulator:
         if latency:
             await asyncio.sleep(latency)
         with self._lock:
-            queue = self._faults.get(call.path)
-            fault = queue.popleft() if queue else None
+            fault = self._next_fault(call)
         if fault is not None:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
-            response, sent = self._fault_reply(fault)
-            status, reply_code = fault.status, None
+            if fault.drop:
+                response: Response = _DroppedResponse()
+                sent = None
+            else:
+                response, sent = self._fault_reply(fault)
+            status, reply_code, kind = fault.status, None, fault.kind
         else:
             with self._lock:
                 reply = self._dispatch(call)
             response, sent = reply.to_response(), reply.body
-            status, reply_code = reply.status, reply.user_code
+            status, reply_code, kind = reply.status, reply.user_code, None
         if not call.path.startswith("/_emulator/"):
-            self._record(call, arrived, status, sent, reply_code)
+            self._record(call, arrived, status, sent, reply_code, kind)
         return response
 
     async def _parse(self, request: Request, arrived: float) -> _Call:
@@ -580,7 +728,13 @@ class ZoomEmulator:
         return _Reply(404, {"code": 404, "message": "Not Found"})
 
     def _record(
-        self, call: _Call, arrived: float, status: int, sent: Any, reply_code: str | None
+        self,
+        call: _Call,
+        arrived: float,
+        status: int,
+        sent: Any,
+        reply_code: str | None,
+        fault: str | None = None,
     ) -> None:
         grant_type = call.form.get("grant_type") if call.path == "/oauth/token" else None
         with self._lock:
@@ -602,6 +756,7 @@ class ZoomEmulator:
                     response=sent,
                     user_code=user_code,
                     grant_type=grant_type,
+                    fault=fault,
                 )
             )
 
@@ -638,6 +793,7 @@ class ZoomEmulator:
         )
         self._grants[code] = g
         self._grants_by_device[g.device_code] = g
+        self._grant_serials[g.device_code] = len(self._grant_serials)
         origin = self._origin(call)
         answer: dict[str, Any] = {
             "device_code": g.device_code,

@@ -6,6 +6,7 @@ Only the person who asked ever sees the code and the link: everything here goes 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -159,13 +160,13 @@ async def send_code(client: AsyncWebClient, user_id: str, code: PairingCode) -> 
     try:
         upload = await client.files_upload_v2(
             channel=channel,
-            content=qr_png(code.verification_uri_complete),
+            content=await asyncio.to_thread(qr_png, code.verification_uri_complete),
             filename=QR_FILENAME,
             title="Scan to approve in Zoom",
         )
         file_id = upload["file"]["id"]
-    except (SlackClientError, KeyError, TypeError) as exc:
-        log.warning("event=qr_upload_failed error=%s", _slack_error(exc))
+    except Exception as exc:  # the message alone is enough to pair
+        log.warning("event=qr_upload_failed error=%s", slack_error(exc))
     return CodeMessage(channel=channel, ts=posted["ts"], file_id=file_id)
 
 
@@ -200,12 +201,12 @@ async def _replace(
         elif message.response_url:
             await _post_ephemeral(message.response_url, text, blocks)
     except SlackClientError as exc:
-        log.warning("event=dm_update_failed error=%s", _slack_error(exc))
+        log.warning("event=dm_update_failed error=%s", slack_error(exc))
     if message.file_id:
         try:
             await client.files_delete(file=message.file_id)
         except SlackClientError as exc:
-            log.warning("event=qr_delete_failed error=%s", _slack_error(exc))
+            log.warning("event=qr_delete_failed error=%s", slack_error(exc))
 
 
 async def _post_ephemeral(response_url: str, text: str, blocks: list[Block]) -> None:
@@ -216,7 +217,8 @@ async def _post_ephemeral(response_url: str, text: str, blocks: list[Block]) -> 
         raise SlackClientError(f"response_url answered HTTP {response.status_code}")
 
 
-def _slack_error(exc: Exception) -> str:
+def slack_error(exc: BaseException) -> str:
+    """Slack's error code, or the exception's name: safe to log and to show."""
     if isinstance(exc, SlackApiError):
         return str(exc.response.get("error", "unknown"))
     return type(exc).__name__

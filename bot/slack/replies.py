@@ -73,6 +73,13 @@ def zoom_problem(exc: ZoomError, doing: str, retry: str) -> str:
     return f"Zoom refused the request, so I couldn't {doing}. Try `{retry}` again soon."
 
 
+def channel_post_failed(join_url: str) -> str:
+    return (
+        "Your meeting started, but Slack would not let me post it in this channel. "
+        f"Share the join link yourself: {join_url}"
+    )
+
+
 def unknown_subcommand(word: str) -> str:
     return f"I don't know `/zoom {word}`.\n{HELP}"
 

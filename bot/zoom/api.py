@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +14,7 @@ from bot.zoom.errors import (
     InvalidAccessToken,
     MissingScope,
     ZoomAPIError,
+    ZoomError,
     ZoomProtocolError,
     ZoomRateLimited,
     ZoomUnavailable,
@@ -22,6 +25,8 @@ from bot.zoom.transport import send
 INVALID_ACCESS_TOKEN = 124
 MISSING_SCOPE = 4700
 MAX_TOPIC_LENGTH = 200
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -146,3 +151,18 @@ def _scopes_named_in(message: str) -> list[str]:
     if not match:
         return []
     return [scope.strip() for scope in match.group(1).split(",") if scope.strip()]
+
+
+async def read_profile(api: ZoomAPI, access_token: str, attempts: int = 3) -> ZoomUser | None:
+    """Who the tokens belong to; None when Zoom keeps failing (the tokens are kept anyway)."""
+    for attempt in range(attempts):
+        try:
+            return await api.me(access_token)
+        except (ZoomUnavailable, ZoomRateLimited):
+            if attempt + 1 < attempts:
+                await asyncio.sleep(2**attempt)
+        except ZoomError as exc:
+            log.warning("event=profile_unreadable code=%s", exc.code)
+            return None
+    log.warning("event=profile_unreadable code=unavailable")
+    return None

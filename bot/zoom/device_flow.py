@@ -6,6 +6,7 @@ the `PollOutcome` returned here.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from enum import Enum
@@ -54,9 +55,7 @@ class PollOutcome:
 async def request_device_code(oauth: OAuthClient, now: float | None = None) -> DeviceAuthorization:
     """Start a device flow; Zoom takes the scopes from the app's configuration."""
     now = time.time() if now is None else now
-    body = await oauth.post(
-        "/oauth/devicecode", {"client_id": oauth.client_id}, params={"client_id": oauth.client_id}
-    )
+    body = await oauth.post("/oauth/devicecode", {}, params={"client_id": oauth.client_id})
     return parse_device_authorization(body, now)
 
 
@@ -82,7 +81,7 @@ def parse_device_authorization(body: dict[str, Any], now: float) -> DeviceAuthor
         verification_uri=strings["verification_uri"],
         verification_uri_complete=complete,
         expires_at=now + float(expires_in),
-        interval=max(1, int(interval)),
+        interval=max(1, math.ceil(interval)),  # never poll faster than asked
     )
 
 

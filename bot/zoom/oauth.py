@@ -101,7 +101,9 @@ def read_oauth_answer(response: httpx.Response) -> dict[str, Any]:
     body = _json_object(response)
     if body is not None and 400 <= status < 500 and body.get("code") in GRANT_GONE_CODES:
         raise OAuthError("invalid_grant", f"Zoom code {body['code']}", status=status)
-    if body is not None and isinstance(body.get("error"), str) and status >= 400 and status < 500:
+    # Zoom does not document the status of its OAuth errors: an `error` field is one, whatever
+    # the status (short of 5xx, which is Zoom failing, and 429, handled above).
+    if body is not None and isinstance(body.get("error"), str) and status < 500:
         reason = body.get("reason") or body.get("error_description") or ""
         raise OAuthError(body["error"], str(reason), status=status)
     if status >= 500:

@@ -108,6 +108,8 @@ async def meet(
     posted = await respond(response_type="in_channel", text=text, blocks=blocks)
     if posted.status_code != 200:
         log.warning("event=meeting_post_failed user=%s status=%s", key.user_id, posted.status_code)
+        text = replies.channel_post_failed(started.meeting.join_url)
+        await respond(response_type="ephemeral", text=text)
     text, blocks = meeting_messages.host_card(started)
     await respond(response_type="ephemeral", text=text, blocks=blocks)
 

@@ -216,21 +216,21 @@ def test_status_paired_and_not(bot, zoom, slack):
             "Try `/zoom meet` again in about 3 hours",
         ),
         (
-            "/v2/users/me/zak",
+            "/v2/users/me/meetings",
             429,
             {"code": 429, "message": "too fast"},
             {"X-RateLimit-Reset": "{reset}"},
             "Try `/zoom meet` again in a minute",
         ),
         (
-            "/v2/users/me/zak",
+            "/v2/users/me/meetings",
             400,
             {
                 "code": 4700,
-                "message": "Invalid access token, does not contain scopes: [user_zak:read].",
+                "message": "Invalid access token, does not contain scopes: [meeting:write].",
             },
             {},
-            "missing the scope `user_zak:read`",
+            "missing the scope `meeting:write`",
         ),
         ("/v2/users/me/meetings", 503, "<html>down</html>", {}, "Zoom isn't answering"),
         ("/v2/users/me/meetings", 201, "{not json", {}, "answer I couldn't read"),
@@ -259,3 +259,14 @@ def test_timeout_becomes_one_sentence(start_bot, zoom, slack):
     zoom.set_latency("/v2/users/me/meetings", 1.5)
     [answer] = meet(bot).wait_response()
     assert "Zoom isn't answering" in answer["text"]
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_failed_zak_call_still_hands_the_host_the_meeting(paired, zoom, status):
+    """The meeting exists by then: its own start_url stands in for the ZAK link."""
+    zoom.inject("/v2/users/me/zak", status=status, body={"code": status, "message": "no"})
+    channel_post, host_post = meet(paired).wait_response(2)
+    [meeting] = zoom.meetings
+    assert channel_post["response_type"] == "in_channel"
+    assert host_post["blocks"][0]["accessory"]["url"] == meeting["start_url"]
+    assert meeting["start_url"] not in json.dumps(channel_post)
