@@ -58,6 +58,13 @@ def test_install_then_pair_uses_that_workspace_token(bot, zoom, slack):
     dm_calls = slack.calls_to("chat.postMessage") + slack.calls_to("chat.update")
     assert dm_calls and all(c.token == "xoxb-other-workspace" for c in dm_calls)
     assert bot.rows("pairings")[0]["team_id"] == "T0OTHER"
+    # The workspace's bot token is encrypted at rest, like the Zoom tokens.
+    raw = b"".join(
+        path.read_bytes()
+        for path in bot.db_path.parent.iterdir()
+        if path.name.startswith(bot.db_path.name) and not path.name.endswith(".key")
+    )
+    assert b"xoxb-other-workspace" not in raw
 
 
 def test_a_bad_state_is_refused(bot, slack):

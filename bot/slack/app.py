@@ -8,7 +8,6 @@ from pathlib import Path
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
-from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -16,6 +15,7 @@ from bot.config import Settings
 from bot.logs import bind, new_request_id
 from bot.services import Services
 from bot.slack import listeners
+from bot.slack.installations import SealedInstallationStore
 
 #: Every bot scope a Web API call of ours needs; manifest.yml declares exactly these.
 BOT_SCOPES = ("commands", "chat:write", "im:write", "files:write")
@@ -23,19 +23,10 @@ BOT_SCOPES = ("commands", "chat:write", "im:write", "files:write")
 OAUTH_STATE_SECONDS = 600
 
 
-def installation_store(settings: Settings) -> SQLite3InstallationStore:
-    """Slack installations in the bot's own database file."""
-    store = SQLite3InstallationStore(
-        database=str(settings.db_path), client_id=settings.slack_client_id or ""
-    )
-    store.init()
-    return store
-
-
 def build_app(
     settings: Settings,
     services: Services,
-    installations: SQLite3InstallationStore | None = None,
+    installations: SealedInstallationStore | None = None,
 ) -> AsyncApp:
     oauth_settings = None
     if settings.oauth_install:
