@@ -338,6 +338,9 @@ class PairingService:
             self._running[flow_id] = task
         try:
             await self._poll_once(flow)
+        except asyncio.CancelledError:
+            # Only close() cancels a poll, at shutdown: the flow resumes from the store.
+            return
         except Exception:
             # Never let a bug end a flow silently: log without secrets and keep polling.
             log.exception("event=poll_crashed team=%s user=%s", key.team_id, key.user_id)
