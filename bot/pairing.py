@@ -127,9 +127,9 @@ class PairingService:
             exceeded = self.check_limits(key)
             if exceeded is not None:
                 raise PairingLimited(exceeded)
-            if self.limits is not None:
-                self.limits.record(key)
             authorization = await request_device_code(self.oauth)
+            if self.limits is not None:
+                self.limits.record(key)  # only codes Zoom handed out count against the limits
             flow = _new_flow(key, authorization, response_url)
             previous = self.store.get_flow(key)
             self.store.save_flow(flow)  # replaces the previous flow's row: one live flow

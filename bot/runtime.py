@@ -19,8 +19,9 @@ from bot.pairing import PairingService
 from bot.pairing_limits import PairingLimits
 from bot.poller_lock import PollerLock
 from bot.services import Services
-from bot.slack.app import build_app, installation_store
+from bot.slack.app import build_app
 from bot.slack.clients import InstalledWorkspaceClients, SingleWorkspaceClients, SlackClients
+from bot.slack.installations import installation_store
 from bot.store import Store
 from bot.tokens import TokenKeeper
 from bot.zoom.api import ZoomAPI

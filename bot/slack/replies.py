@@ -132,9 +132,9 @@ def dm_failed(error: str) -> str:
 
 def pairing_started(already_paired_as: str | None) -> str:
     if already_paired_as is None:
-        return "I've sent you a Zoom code in a direct message: check your DMs."
+        return "I'm sending you a Zoom code in a direct message: check your DMs in a moment."
     return (
         f"You're already paired with Zoom as {already_paired_as or 'a Zoom account'}. "
-        "I've sent you a new code in a direct message: your current link keeps working "
-        "until you approve it."
+        "I'm sending you a new code in a direct message (check your DMs): your current link "
+        "keeps working until you approve it."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -511,3 +512,191 @@ def test_reauthorization_revokes_option(serve: Serve) -> None:
     _, second = paired(emu, client)
     assert not emu.refresh_token_valid(first["refresh_token"])
     assert emu.refresh_token_valid(second["refresh_token"])
+
+
+# ---------------------------------------------------------------------- random faults
+
+
+def test_inject_drop_closes_the_connection_and_changes_nothing(
+    zoom: tuple[ZoomEmulator, httpx.Client],
+) -> None:
+    emu, client = zoom
+    emu.inject("/oauth/devicecode", drop=True)
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.post("/oauth/devicecode", params={"client_id": AUTH[0]})
+    assert emu.latest_user_code is None
+    [dropped] = emu.requests_to("/oauth/devicecode")
+    assert (dropped.status, dropped.fault, dropped.response) == (0, "drop", None)
+    # The next request, on a new connection, is served normally.
+    start_flow(client)
+    assert [r.fault for r in emu.requests_to("/oauth/devicecode")] == ["drop", None]
+
+
+def test_fault_rate_kinds_bodies_and_record(zoom: tuple[ZoomEmulator, httpx.Client]) -> None:
+    emu, client = zoom
+    emu.set_fault_rate("/oauth/devicecode", 1.0, faults=("500", "503"), seed=3)
+    bodies = set()
+    for _ in range(12):
+        r = client.post("/oauth/devicecode", params={"client_id": AUTH[0]})
+        assert r.status_code in (500, 503)
+        json_body = r.headers["content-type"].startswith("application/json")
+        bodies.add("json" if json_body else "html")
+        if json_body:
+            assert r.json() == {"code": r.status_code, "message": "injected fault"}
+        else:
+            assert r.headers["content-type"].startswith("text/html") and "<html>" in r.text
+    assert bodies == {"json", "html"}
+    recorded = emu.requests_to("/oauth/devicecode")
+    assert {r.fault for r in recorded} == {"500", "503"}
+    assert all(r.status == int(r.fault or 0) for r in recorded)
+    assert emu.latest_user_code is None, "a faulted request must not be processed"
+
+    emu.set_fault_rate("/oauth/devicecode", 0)
+    start_flow(client)
+    assert emu.requests_to("/oauth/devicecode")[-1].fault is None
+
+
+def test_fault_rate_429_alternates_retry_after_and_ratelimit_reset(
+    zoom: tuple[ZoomEmulator, httpx.Client],
+) -> None:
+    emu, client = zoom
+    emu.set_fault_rate("/v2/users/me/zak", 1.0, faults=("429",), retry_after=3)
+    answers = [client.get("/v2/users/me/zak") for _ in range(4)]
+    assert [r.status_code for r in answers] == [429] * 4
+    assert all(r.json()["code"] == 429 for r in answers)
+    assert [r.headers.get("retry-after") for r in answers] == ["3", None, "3", None]
+    for r in answers[1::2]:
+        assert "retry-after" not in r.headers
+        assert 2 <= int(r.headers["x-ratelimit-reset"]) - time.time() <= 4
+    assert [r.fault for r in emu.requests_to("/v2/users/me/zak")] == ["429"] * 4
+
+
+def test_fault_rate_timeout_outlasts_the_client_then_answers_503(
+    zoom: tuple[ZoomEmulator, httpx.Client],
+) -> None:
+    emu, client = zoom
+    emu.set_fault_rate("/oauth/token", 1.0, faults=("timeout",), timeout_delay=0.6)
+    started = time.monotonic()
+    with pytest.raises(httpx.ReadTimeout):
+        client.post("/oauth/token", data={"grant_type": "x"}, timeout=0.2)
+    assert time.monotonic() - started < 0.5
+    r = client.post("/oauth/token", data={"grant_type": "x"}, timeout=5)
+    assert r.status_code == 503 and time.monotonic() - started >= 0.6
+    recorded = wait_until(lambda: len(emu.requests_to("/oauth/token")) == 2, 2)
+    assert recorded
+    for rec in emu.requests_to("/oauth/token"):
+        assert (rec.status, rec.fault) == (503, "timeout")
+        assert rec.end_time - rec.time >= 0.59
+
+
+def test_fault_rate_drop_raises_a_transport_error(
+    zoom: tuple[ZoomEmulator, httpx.Client],
+) -> None:
+    emu, client = zoom
+    emu.set_fault_rate("/v2/users/me/meetings", 1.0, faults=("drop",))
+    for _ in range(3):
+        with pytest.raises(httpx.TransportError):
+            client.post("/v2/users/me/meetings", json={"topic": "x"})
+    assert [(r.status, r.fault) for r in emu.requests_to("/v2/users/me/meetings")] == [
+        (0, "drop")
+    ] * 3
+    assert emu.meetings == []
+
+
+def test_fault_rate_is_a_rate_and_a_seed_replays_it(serve: Serve) -> None:
+    def faults_seen(seed: int) -> list[str | None]:
+        emu, client = serve()
+        emu.set_fault_rate("/v2/users/me", 0.3, faults=("500", "503", "429"), seed=seed)
+        for _ in range(200):
+            client.get("/v2/users/me")
+        return [r.fault for r in emu.requests_to("/v2/users/me")]
+
+    first = faults_seen(11)
+    share = sum(f is not None for f in first) / len(first)
+    assert 0.2 <= share <= 0.4, share
+    assert {f for f in first if f} == {"500", "503", "429"}
+    assert faults_seen(11) == first
+    assert faults_seen(12) != first
+
+
+def test_seeded_faults_follow_each_grant_whatever_the_interleaving(serve: Serve) -> None:
+    """Grant n meets the same faults whether its polls come first, last or interleaved."""
+
+    def faults_by_grant(order: list[int]) -> list[list[str | None]]:
+        emu, client = serve(interval=None)
+        flows = [start_flow(client) for _ in range(2)]
+        emu.set_fault_rate("/oauth/token", 0.5, faults=("500", "503", "429"), seed=5)
+        for n in order:
+            poll(client, flows[n]["device_code"])
+        return [[p.fault for p in emu.polls(f["user_code"])] for f in flows]
+
+    one_after_the_other = faults_by_grant([0] * 12 + [1] * 12)
+    interleaved = faults_by_grant([0, 1] * 12)
+    assert one_after_the_other == interleaved
+    assert one_after_the_other[0] != one_after_the_other[1]
+    assert all(None in faults and set(faults) - {None} for faults in interleaved)
+
+
+def test_faulted_poll_neither_redeems_nor_counts_for_slow_down(
+    zoom: tuple[ZoomEmulator, httpx.Client],
+) -> None:
+    emu, client = zoom  # interval 1
+    flow = start_flow(client)
+    code, device_code = flow["user_code"], flow["device_code"]
+    assert poll(client, device_code).json()["error"] == "authorization_pending"
+    emu.approve(code)
+    time.sleep(0.6)
+    emu.set_fault_rate("/oauth/token", 1.0, faults=("500", "503", "429", "drop"), seed=1)
+    for _ in range(4):  # each would be "too fast" if it counted
+        with contextlib.suppress(httpx.RemoteProtocolError):  # a "drop"
+            assert poll(client, device_code).status_code in (429, 500, 503)
+    assert emu.grant(code).state == "approved" and emu.grant(code).interval == 1
+    # An interval after the last poll that was processed, but not after the faulted ones.
+    time.sleep(max(0.0, emu.polls(code)[0].time + 1.05 - time.monotonic()))
+    emu.set_fault_rate("/oauth/token", 0)
+    r = poll(client, device_code)
+    assert r.status_code == 200, r.text
+    assert emu.grant(code).state == "redeemed"
+    polls = emu.polls(code)
+    assert [p.fault is not None for p in polls] == [False, True, True, True, True, False]
+
+
+def test_queued_faults_go_before_the_rate_and_reset_clears_both(
+    zoom: tuple[ZoomEmulator, httpx.Client],
+) -> None:
+    emu, client = zoom
+    emu.set_fault_rate("/oauth/devicecode", 1.0, faults=("503",))
+    emu.inject("/oauth/devicecode", status=502, body="bad gateway")
+    assert client.post("/oauth/devicecode").status_code == 502
+    assert client.post("/oauth/devicecode").status_code == 503
+    assert [r.fault for r in emu.requests_to("/oauth/devicecode")] == ["injected", "503"]
+    emu.reset_faults()
+    start_flow(client)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"rate": 1.5},
+        {"rate": -0.1},
+        {"rate": 0.5, "faults": ()},
+        {"rate": 0.5, "faults": ("418",)},
+        {"rate": 0.5, "retry_after": -1},
+        {"rate": 0.5, "timeout_delay": -1},
+    ],
+)
+def test_fault_rate_refuses_nonsense(
+    zoom: tuple[ZoomEmulator, httpx.Client], arguments: dict[str, Any]
+) -> None:
+    emu, _ = zoom
+    with pytest.raises(ValueError):
+        emu.set_fault_rate("/oauth/token", **arguments)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
