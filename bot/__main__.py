@@ -1,4 +1,4 @@
-"""`python -m bot [run|doctor]` (also the `zoombot` console script): run or check the bot.
+"""`python -m bot [run|doctor|rotate-keys|demo|emulator]` (also the `zoombot` console script).
 
 HTTP mode serves Slack's requests on PORT; Socket Mode (the default when SLACK_APP_TOKEN is
 set) connects out to Slack instead, and PORT serves /healthz and the install pages.
@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import sqlite3
 import sys
+from collections.abc import Callable
 
 import uvicorn
 
@@ -26,6 +27,10 @@ log = logging.getLogger("bot")
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in OWN_PARSERS:
+        # The offline demo and the stand-in parse their own options and need no settings.
+        return OWN_PARSERS[argv[0]](argv[1:])
     parser = argparse.ArgumentParser(prog="zoombot", description=__doc__)
     add_run_options(parser, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -34,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "rotate-keys", help="re-encrypt stored secrets with the first ZOOMBOT_ENCRYPTION_KEY"
     )
+    commands.add_parser("demo", help="try the bot offline: local Slack and Zoom stand-ins")
+    commands.add_parser("emulator", help="run the Zoom stand-in alone, for a real Slack app")
     args = parser.parse_args(argv)
     host, mode = getattr(args, "host", None) or "0.0.0.0", getattr(args, "mode", None) or "auto"
     if args.command == "doctor":
@@ -63,6 +70,21 @@ def main(argv: list[str] | None = None) -> int:
             access_log=False,
         )
     return 0
+
+
+def run_demo(argv: list[str]) -> int:
+    from bot import demo
+
+    return demo.main(argv)
+
+
+def run_emulator(argv: list[str]) -> int:
+    from bot.emulator import serve
+
+    return serve.main(argv)
+
+
+OWN_PARSERS: dict[str, Callable[[list[str]], int]] = {"demo": run_demo, "emulator": run_emulator}
 
 
 def rotate_keys() -> int:
