@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -14,6 +13,7 @@ from starlette.routing import Route
 from bot.config import Settings
 from bot.poller_lock import PollerLock
 from bot.runtime import Runtime
+from bot.slack.requests import SlackRequestHandler
 
 
 def create_app(
@@ -24,14 +24,14 @@ def create_app(
 ) -> Starlette:
     """Build the app; `serve_slack=False` leaves Slack's events to Socket Mode."""
     runtime = Runtime(settings or Settings.from_env(), poller_lock)
-    handler: AsyncSlackRequestHandler | None = None
+    handler: SlackRequestHandler | None = None
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         nonlocal handler
         await runtime.start()
         assert runtime.app is not None
-        handler = AsyncSlackRequestHandler(runtime.app)
+        handler = SlackRequestHandler(runtime.app, runtime.settings.slack_signing_secret or "")
         try:
             yield
         finally:

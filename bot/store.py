@@ -35,6 +35,11 @@ class UserKey(NamedTuple):
     user_id: str
     enterprise_id: str = ""
 
+    @property
+    def known(self) -> bool:
+        """Both a workspace and a user: what every request from Slack carries."""
+        return bool(self.team_id and self.user_id)
+
     def pk(self) -> tuple[str, str, str]:
         return (self.enterprise_id, self.team_id, self.user_id)
 

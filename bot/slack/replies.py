@@ -29,6 +29,10 @@ PAIRING_EXPIRED = (
     "I removed the link. Run `/zoom pair` to link your Zoom account again."
 )
 
+UNREADABLE_REQUEST = (
+    "I couldn't tell who sent this or where to answer, so I did nothing. Please try again."
+)
+
 BUG = "Something went wrong on my side and nothing was changed. Please try again in a minute."
 
 

@@ -32,10 +32,13 @@ def register(app: AsyncApp, services: Services) -> None:
     async def pair_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         """The "Pair Zoom" button under a `/zoom meet` that found no pairing."""
         await ack()
+        key, response_url = user_key(body), body.get("response_url")
+        if not (key.known and isinstance(response_url, str) and response_url):
+            return  # not a press Slack would send: nobody to answer
         await respond(
             replace_original=True, response_type="ephemeral", text=replies.pairing_started(None)
         )
-        await start_pairing(services, user_key(body), body.get("response_url", ""), respond)
+        await start_pairing(services, key, response_url, respond)
 
     # The Home tab has no response_url: answers go into the tab itself, links into a DM.
 
@@ -43,6 +46,8 @@ def register(app: AsyncApp, services: Services) -> None:
     async def home_pair(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         key = user_key(body)
+        if not key.known:
+            return  # not a press Slack would send: nobody to answer
         notice = ""
         try:
             await services.pairing.start(key)
@@ -58,6 +63,8 @@ def register(app: AsyncApp, services: Services) -> None:
     async def home_meet(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         key = user_key(body)
+        if not key.known:
+            return  # not a press Slack would send: nobody to answer
         started = await start_meeting(services, key, "")
         if isinstance(started, str):
             await publish_home(services, client, key, started)
@@ -77,6 +84,8 @@ def register(app: AsyncApp, services: Services) -> None:
     async def home_unpair(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         key = user_key(body)
+        if not key.known:
+            return  # not a press Slack would send: nobody to answer
         result = await services.pairing.unpair(key)
         notice = (
             replies.unpaired(result.email, result.revoked)

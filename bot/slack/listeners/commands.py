@@ -33,15 +33,20 @@ def user_key(payload: dict[str, Any]) -> UserKey:
 
     Slash commands carry flat `team_id`/`user_id`; interaction payloads nest them.
     """
-    user = payload.get("user")
-    user_id = payload.get("user_id") or (user.get("id") if isinstance(user, dict) else "")
-    team = payload.get("team")
-    team_id = payload.get("team_id") or (team.get("id") if isinstance(team, dict) else "")
-    enterprise = payload.get("enterprise")
-    enterprise_id = payload.get("enterprise_id") or (
-        enterprise.get("id") if isinstance(enterprise, dict) else ""
+    return UserKey(
+        team_id=_id_of(payload, "team"),
+        user_id=_id_of(payload, "user"),
+        enterprise_id=_id_of(payload, "enterprise"),
     )
-    return UserKey(team_id=team_id or "", user_id=user_id or "", enterprise_id=enterprise_id or "")
+
+
+def _id_of(payload: dict[str, Any], name: str) -> str:
+    """`{name}_id` (commands) or `{name}: {"id": ...}` (interactions); "" unless a string."""
+    value = payload.get(f"{name}_id")
+    if not value:
+        nested = payload.get(name)
+        value = nested.get("id") if isinstance(nested, dict) else None
+    return value if isinstance(value, str) else ""
 
 
 async def pair(
@@ -168,9 +173,14 @@ SUBCOMMANDS: dict[str, Subcommand] = {
 def register(app: AsyncApp, services: Services) -> None:
     @app.command(COMMAND)
     async def zoom(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        word, _, rest = (command.get("text") or "").strip().partition(" ")
+        text = command.get("text")
+        word, _, rest = (text if isinstance(text, str) else "").strip().partition(" ")
         word = word.lower()
         handler = SUBCOMMANDS.get(word)
+        key = user_key(command)
+        if not (key.known and command.get("response_url")):
+            await ack(response_type="ephemeral", text=replies.UNREADABLE_REQUEST)
+            return
         try:
             if handler is None:
                 await ack(response_type="ephemeral", text=replies.unknown_subcommand(word))
@@ -180,7 +190,10 @@ def register(app: AsyncApp, services: Services) -> None:
             log.exception(
                 "event=command_failed subcommand=%s user=%s", word, command.get("user_id")
             )
-            if ack.response is None:
-                await ack(response_type="ephemeral", text=replies.BUG)
-            else:
-                await respond(response_type="ephemeral", text=replies.BUG)
+            try:
+                if ack.response is None:
+                    await ack(response_type="ephemeral", text=replies.BUG)
+                else:
+                    await respond(response_type="ephemeral", text=replies.BUG)
+            except Exception as exc:
+                log.warning("event=bug_report_failed error=%s", type(exc).__name__)

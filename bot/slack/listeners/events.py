@@ -38,12 +38,14 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         if event.get("tab", "home") != "home":
             return
+        user = event.get("user")
         key = UserKey(
             team_id=context.team_id or "",
-            user_id=event.get("user") or context.user_id or "",
+            user_id=user if isinstance(user, str) else "",
             enterprise_id=context.enterprise_id or "",
         )
-        await publish_home(services, client, key)
+        if key.known:
+            await publish_home(services, client, key)
 
     @app.event("app_uninstalled")
     async def uninstalled(context: AsyncBoltContext) -> None:
