@@ -151,6 +151,7 @@ async def run_socket_mode(settings: Settings, host: str, lock: PollerLock) -> No
     runtime = app.state.runtime
     handler = AsyncSocketModeHandler(runtime.app, settings.slack_app_token)
     await handler.connect_async()
+    runtime.slack_connected = handler.client.is_connected
     log.info("event=socket_mode_connected")
     try:
         await serving

@@ -6,6 +6,7 @@ HTTP mode and Socket Mode share it, so both get the same store, scheduler and li
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC
 
 import httpx
@@ -45,6 +46,8 @@ class Runtime:
         self.app: AsyncApp | None = None
         self.services: Services | None = None
         self.zoom_events: ZoomEventsEndpoint | None = None
+        #: Socket Mode sets this to its client's connection check.
+        self.slack_connected: Callable[[], Awaitable[bool]] | None = None
 
     async def start(self) -> None:
         """Open the store, start the scheduler and resume the flows a previous run left."""
@@ -113,8 +116,12 @@ class Runtime:
         if self.poller_lock is not None:
             self.poller_lock.release()
 
-    def health(self) -> dict[str, str]:
-        """Database and scheduler state, as /healthz reports them."""
+    async def health(self) -> dict[str, str]:
+        """Database, scheduler and (in Socket Mode) Slack connection state, for /healthz.
+
+        Socket Mode connections are known to stop quietly after reconnects, so a dead one
+        must show here, where a platform's health check can restart the process.
+        """
         checks = {"database": "ok", "scheduler": "ok"}
         try:
             if self.store is None:
@@ -124,4 +131,6 @@ class Runtime:
             checks["database"] = f"error: {type(exc).__name__}"
         if self.scheduler is None or not self.scheduler.running:
             checks["scheduler"] = "error: not running"
+        if self.slack_connected is not None:
+            checks["slack"] = "ok" if await self.slack_connected() else "error: disconnected"
         return checks

@@ -43,7 +43,7 @@ def create_app(
         return await handler.handle(request)
 
     async def healthz(request: Request) -> Response:
-        checks = runtime.health()
+        checks = await runtime.health()
         healthy = all(value == "ok" for value in checks.values())
         return JSONResponse(
             {"status": "ok" if healthy else "error", **checks},

@@ -42,7 +42,7 @@ def test_pair_and_meet_over_socket_mode(socket_bot, zoom, slack):
     assert slack.responses_to(response_url)[0]["response_type"] == "in_channel"
 
     health = socket_bot.http.get(f"{socket_bot.url}/healthz")
-    assert health.status_code == 200
+    assert health.status_code == 200 and health.json()["slack"] == "ok"
     # HTTP mode's request URL is not served: Slack's events come over the socket only.
     assert socket_bot.http.post(f"{socket_bot.url}/slack/events").status_code == 404
 
@@ -71,3 +71,16 @@ def test_app_home_event_over_socket_mode(socket_bot, slack):
         },
     )
     wait_for(lambda: "U0ALICE" in slack.published_views, what="the home view")
+
+
+def test_healthz_reports_a_lost_socket(socket_bot, slack):
+    """Socket Mode can stop quietly: /healthz must say so, so the platform restarts the bot."""
+    assert slack.wait_for_socket(15)
+    slack.fail("apps.connections.open", "internal_error", times=1000)
+    slack.disconnect_sockets()
+
+    def unhealthy() -> bool:
+        response = socket_bot.http.get(f"{socket_bot.url}/healthz")
+        return response.status_code == 503 and response.json()["slack"] == "error: disconnected"
+
+    wait_for(unhealthy, timeout=15, what="/healthz to report the lost socket")

@@ -113,7 +113,8 @@ class SlackRequest(AsyncBoltRequest):
 class SlackRequestHandler(AsyncSlackRequestHandler):
     def __init__(self, app: Any, signing_secret: str) -> None:
         super().__init__(app)
-        self.verifier = SignatureVerifier(signing_secret)
+        # Socket Mode has no signing secret: its requests arrive over the socket, not here.
+        self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
     async def handle(  # type: ignore[override]
         self, req: Request, addition_context_properties: dict[str, Any] | None = None
@@ -126,7 +127,9 @@ class SlackRequestHandler(AsyncSlackRequestHandler):
             bolt_request = SlackRequest(body=text, query=req.query_params, headers=req.headers)  # type: ignore[arg-type]
             bolt_response = await self.app.async_dispatch(bolt_request)
         except Exception as exc:
-            signed = self.verifier.is_valid_request(body, dict(req.headers))
+            signed = self.verifier is not None and self.verifier.is_valid_request(
+                body, dict(req.headers)
+            )
             if not signed:
                 return JSONResponse({"error": "invalid request"}, status_code=401)
             log.warning("event=slack_request_unreadable error=%s", type(exc).__name__)

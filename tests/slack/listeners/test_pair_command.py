@@ -210,8 +210,11 @@ def test_slack_refusing_the_dm_falls_back_to_ephemeral(bot, zoom, slack, method,
 def test_a_failed_qr_upload_still_pairs(bot, zoom, slack):
     slack.fail("files.getUploadURLExternal", "not_allowed_token_type")
     code = start_pairing(bot, zoom, slack)
+    wait_for(
+        lambda: "event=qr_upload_failed error=not_allowed_token_type" in bot.logs,
+        what="the failed upload logged",
+    )
     assert not slack.files
-    assert "event=qr_upload_failed error=not_allowed_token_type" in bot.logs
     zoom.approve(code)
     wait_dm_says(slack, "Paired with Zoom as")
 
