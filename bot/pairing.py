@@ -13,7 +13,7 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -97,12 +97,16 @@ class PairingService:
         scheduler: AsyncIOScheduler,
         limits: PairingLimits | None = None,
         locks: KeyedLock | None = None,
+        poll_oauth: Sequence[OAuthClient] = (),
         sweep_seconds: float = SWEEP_SECONDS,
     ) -> None:
         self.store = store
         self.limits = limits
         self.sweep_seconds = sweep_seconds
         self.oauth = oauth
+        #: Clients that polls are spread over (by flow): httpx's pool does work per request
+        #: that grows with its number of connections, so several small pools beat one big one.
+        self.poll_oauth = list(poll_oauth) or [oauth]
         self.api_for = api_for
         self.slack = slack
         self.scheduler = scheduler
@@ -354,8 +358,9 @@ class PairingService:
             await self._finish_dead(flow, DeadReason.EXPIRED)
             return
         try:
+            oauth = self.poll_oauth[hash(flow.flow_id) % len(self.poll_oauth)]
             async with self._poll_slots:
-                outcome = await poll_token(self.oauth, flow.device_code)
+                outcome = await poll_token(oauth, flow.device_code)
         except ZoomRateLimited as exc:
             self._back_off(flow, exc.retry_after)
             return

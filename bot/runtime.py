@@ -32,8 +32,12 @@ from bot.zoom_events import ZoomEventsEndpoint
 
 log = logging.getLogger(__name__)
 
-#: Enough parallel Zoom calls for thousands of pending flows polling every few seconds.
-ZOOM_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+#: Zoom calls other than polls (meetings, refreshes, profiles).
+ZOOM_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=50)
+#: Polls go through POLL_SHARDS clients of POLL_CONNECTIONS each: MAX_CONCURRENT_POLLS in
+#: flight, while each pool stays small (httpcore scans every connection on every request).
+POLL_SHARDS = 4
+POLL_CONNECTIONS = 16
 
 
 class Runtime:
@@ -41,6 +45,7 @@ class Runtime:
         self.settings = settings
         self.poller_lock = poller_lock
         self.http: httpx.AsyncClient | None = None
+        self.poll_http: list[httpx.AsyncClient] = []
         self.store: Store | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.app: AsyncApp | None = None
@@ -63,12 +68,22 @@ class Runtime:
         def api_for(api_url: str | None) -> ZoomAPI:
             return ZoomAPI(http, f"{api_url}/v2" if api_url else settings.zoom_api_url)
 
-        oauth = OAuthClient(
-            http,
-            oauth_url=settings.zoom_oauth_url,
-            client_id=settings.zoom_client_id,
-            client_secret=settings.zoom_client_secret,
+        def oauth_client(client: httpx.AsyncClient) -> OAuthClient:
+            return OAuthClient(
+                client,
+                oauth_url=settings.zoom_oauth_url,
+                client_id=settings.zoom_client_id,
+                client_secret=settings.zoom_client_secret,
+            )
+
+        oauth = oauth_client(http)
+        poll_limits = httpx.Limits(
+            max_connections=POLL_CONNECTIONS, max_keepalive_connections=POLL_CONNECTIONS
         )
+        self.poll_http = [
+            httpx.AsyncClient(timeout=settings.zoom_timeout, limits=poll_limits)
+            for _ in range(POLL_SHARDS)
+        ]
         installations = installation_store(settings) if settings.oauth_install else None
         slack: SlackClients = (
             InstalledWorkspaceClients(installations, settings.slack_api_url)
@@ -88,6 +103,7 @@ class Runtime:
                 settings.max_pending_per_workspace,
             ),
             locks=locks,
+            poll_oauth=[oauth_client(client) for client in self.poll_http],
         )
         meetings = MeetingService(
             TokenKeeper(self.store, oauth, api_for, locks), settings.zoom_oauth_url
@@ -111,6 +127,8 @@ class Runtime:
             await self.services.pairing.close()
         if self.http is not None:
             await self.http.aclose()
+        for client in self.poll_http:
+            await client.aclose()
         if self.store is not None:
             self.store.close()
         if self.poller_lock is not None:

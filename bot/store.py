@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import sqlite_utils
-from sqlite_utils.db import NotFoundError, Table
+from sqlite_utils.db import Table
 
 from bot.encryption import SecretBox
 from bot.zoom.api import ZoomUser
@@ -241,11 +241,8 @@ class Store:
         self.flows.upsert(self._row(flow, "pending_flows"), pk=KEY_COLUMNS)
 
     def get_flow(self, key: UserKey) -> PendingFlow | None:
-        try:
-            row = self.flows.get(key.pk())
-        except NotFoundError:
-            return None
-        return self._flow(row)
+        row = self._get("pending_flows", key)
+        return self._flow(row) if row is not None else None
 
     def update_flow(self, flow: PendingFlow, **changes: Any) -> bool:
         """Change fields of the flow if it is still the live one; False when it was replaced."""
@@ -308,11 +305,18 @@ class Store:
         return True
 
     def get_pairing(self, key: UserKey) -> Pairing | None:
-        try:
-            row = self.pairings.get(key.pk())
-        except NotFoundError:
+        row = self._get("pairings", key)
+        return self._pairing(row) if row is not None else None
+
+    def _get(self, table: str, key: UserKey) -> dict[str, Any] | None:
+        """One row by key, in one query: every poll reads its flow, so this stays lean
+        (sqlite-utils' Table.get first asks SQLite for the table's columns)."""
+        where, args = key.where()
+        cursor = self.db.execute(f"select * from {table} where {where}", args)
+        row = cursor.fetchone()
+        if row is None:
             return None
-        return self._pairing(row)
+        return dict(zip([column[0] for column in cursor.description], row, strict=True))
 
     def replace_tokens(
         self,
