@@ -9,15 +9,13 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.pairing import DirectMessageFailed, PairingLimited
 from bot.services import Services
 from bot.slack import meeting_messages, replies
 from bot.slack.app_home import HOME_MEET_ACTION, HOME_PAIR_ACTION, HOME_UNPAIR_ACTION
-from bot.slack.listeners.commands import start_meeting, start_pairing, user_key
+from bot.slack.listeners.commands import start_meeting, start_pairing, try_pairing, user_key
 from bot.slack.listeners.events import publish_home
 from bot.slack.meeting_messages import JOIN_ACTION, PAIR_ACTION, START_AS_HOST_ACTION
 from bot.slack.pairing_dm import OPEN_LINK_ACTION
-from bot.zoom.errors import ZoomError
 
 #: Buttons that only open a link; Slack still sends the press and wants it acked.
 URL_BUTTONS = (OPEN_LINK_ACTION, JOIN_ACTION, START_AS_HOST_ACTION)
@@ -48,16 +46,8 @@ def register(app: AsyncApp, services: Services) -> None:
         key = user_key(body)
         if not key.known:
             return  # not a press Slack would send: nobody to answer
-        notice = ""
-        try:
-            await services.pairing.start(key)
-        except ZoomError as exc:
-            notice = replies.zoom_problem(exc, "start pairing", "Pair Zoom")
-        except DirectMessageFailed as exc:
-            notice = replies.dm_failed(exc.error)
-        except PairingLimited as exc:
-            notice = replies.pairing_limited(exc.exceeded)
-        await publish_home(services, client, key, notice)
+        notice = await try_pairing(services, key)
+        await publish_home(services, client, key, notice or "")
 
     @app.action(HOME_MEET_ACTION)
     async def home_meet(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

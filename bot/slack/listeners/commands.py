@@ -69,18 +69,23 @@ async def start_pairing(
     services: Services, key: UserKey, response_url: str, respond: AsyncRespond
 ) -> None:
     """Start the device flow after the ack; also used by the "Pair Zoom" button."""
+    problem = await try_pairing(services, key, response_url)
+    if problem is not None:
+        await respond(response_type="ephemeral", text=problem)
+
+
+async def try_pairing(services: Services, key: UserKey, response_url: str = "") -> str | None:
+    """Start the device flow, or return the sentence that tells the person why it did not."""
     try:
         await services.pairing.start(key, response_url)
     except ZoomError as exc:
         log.warning("event=pairing_not_started user=%s code=%s", key.user_id, exc.code)
-        await respond(
-            response_type="ephemeral",
-            text=replies.zoom_problem(exc, "start pairing", "/zoom pair"),
-        )
+        return replies.zoom_problem(exc, "start pairing", "/zoom pair")
     except DirectMessageFailed as exc:
-        await respond(response_type="ephemeral", text=replies.dm_failed(exc.error))
+        return replies.dm_failed(exc.error)
     except PairingLimited as exc:
-        await respond(response_type="ephemeral", text=replies.pairing_limited(exc.exceeded))
+        return replies.pairing_limited(exc.exceeded)
+    return None
 
 
 async def start_meeting(services: Services, key: UserKey, topic: str) -> StartedMeeting | str:
