@@ -127,33 +127,37 @@ class PairingService:
         instead. Raises ZoomError when Zoom will not hand out a code, DirectMessageFailed when
         the code reached the user by neither way (the flow is then abandoned).
         """
-        async with self._locks.hold(key):
-            exceeded = self.check_limits(key)
-            if exceeded is not None:
-                raise PairingLimited(exceeded)
-            authorization = await request_device_code(self.oauth)
-            if self.limits is not None:
-                self.limits.record(key)  # only codes Zoom handed out count against the limits
-            flow = _new_flow(key, authorization, response_url)
-            previous = self.store.get_flow(key)
-            self.store.save_flow(flow)  # replaces the previous flow's row: one live flow
+        previous: PendingFlow | None = None
+        try:
+            async with self._locks.hold(key):
+                exceeded = self.check_limits(key)
+                if exceeded is not None:
+                    raise PairingLimited(exceeded)
+                authorization = await request_device_code(self.oauth)
+                if self.limits is not None:
+                    self.limits.record(key)  # only codes Zoom handed out count against the limits
+                flow = _new_flow(key, authorization, response_url)
+                previous = self.store.get_flow(key)
+                self.store.save_flow(flow)  # replaces the previous flow's row: one live flow
+                if previous is not None:
+                    self._unschedule(previous)
+                    log.info("event=pairing_replaced team=%s user=%s", key.team_id, key.user_id)
+                message = await self._deliver_code(flow)
+                self.store.update_flow(
+                    flow, dm_channel=message.channel, dm_ts=message.ts, qr_file_id=message.file_id
+                )
+                self._schedule(flow, flow.interval)
+                log.info(
+                    "event=pairing_started team=%s user=%s interval=%s expires_in=%d",
+                    key.team_id,
+                    key.user_id,
+                    flow.interval,
+                    flow.expires_at - flow.created_at,
+                )
+        finally:
+            # Even when the new code could not be delivered, the old one is dead now.
             if previous is not None:
-                self._unschedule(previous)
-                log.info("event=pairing_replaced team=%s user=%s", key.team_id, key.user_id)
-            message = await self._deliver_code(flow)
-            self.store.update_flow(
-                flow, dm_channel=message.channel, dm_ts=message.ts, qr_file_id=message.file_id
-            )
-            self._schedule(flow, flow.interval)
-            log.info(
-                "event=pairing_started team=%s user=%s interval=%s expires_in=%d",
-                key.team_id,
-                key.user_id,
-                flow.interval,
-                flow.expires_at - flow.created_at,
-            )
-        if previous is not None:
-            await self._tell_dead(previous, DeadReason.REPLACED)
+                await self._tell_dead(previous, DeadReason.REPLACED)
         return message
 
     async def _deliver_code(self, flow: PendingFlow) -> CodeMessage:
