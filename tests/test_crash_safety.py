@@ -45,7 +45,10 @@ def test_killed_while_a_pending_poll_is_in_flight_resumes(bot, zoom, slack):
     bot.start()
     zoom.approve(code)
     wait_for(lambda: bot.rows("pairings"), timeout=20, what="the pairing")
-    assert "Paired with Zoom as alice@example.com" in dm_text(slack)
+    # The tokens are stored first; the DM names the account once Zoom has said whose they are.
+    wait_for(
+        lambda: "Paired with Zoom as alice@example.com" in dm_text(slack), what="the paired DM"
+    )
 
 
 def test_killed_while_a_refresh_is_in_flight(bot, zoom, slack):

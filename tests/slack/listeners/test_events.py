@@ -42,7 +42,7 @@ def test_home_pair_button_starts_pairing_and_shows_it_pending(bot, zoom, slack):
     view = published(slack)
     assert "waiting for your approval" in json.dumps(view)
     zoom.approve(zoom.latest_user_code)
-    wait_for(lambda: pairing_row(bot), what="pairing")
+    wait_for(lambda: (pairing_row(bot) or {}).get("zoom_email"), what="the pairing and its email")
     home_opened(bot)
     view = published(slack, count=2)
     assert "alice@example.com" in json.dumps(view)
