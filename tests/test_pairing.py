@@ -116,7 +116,9 @@ def test_denied_or_expired_stops_and_marks_the_code_dead(bot, zoom, slack, end, 
     assert zoom.polls(code)[-1].response["error"] in ("access_denied", "expired_token")
     assert len(zoom.polls(code)) == count
     qr_files = [f for f in slack.files.values() if f.filename.endswith(".png")]
-    assert qr_files and all(f.deleted for f in qr_files)
+    assert qr_files
+    # The message is updated first, then its QR code deleted.
+    wait_for(lambda: all(slack.files[f.id].deleted for f in qr_files), what="the QR deleted")
     assert not bot_db_rows(bot, "pairings")
 
 

@@ -74,7 +74,7 @@ def test_pair_end_to_end(bot: BotProcess, zoom: ZoomEmulator, slack: SlackEmulat
     zoom.approve(code)
     wait_dm_says(slack, "Paired with Zoom as")
     assert "alice@example.com" in dm_text(slack)
-    assert slack.files[qr.id].deleted
+    wait_for(lambda: slack.files[qr.id].deleted, what="the QR code deleted")
     update = slack.calls_to("chat.update")[-1]
     assert update.params["ts"] == post.response["ts"]
 
