@@ -120,12 +120,7 @@ async def check_zoom_credentials(oauth: OAuthClient) -> Check:
             )
         return Check("zoom credentials", True, f"accepted by {oauth.oauth_url}")
     except ZoomError as exc:
-        return Check(
-            "zoom credentials",
-            False,
-            f"could not check them at {oauth.oauth_url} ({type(exc).__name__})",
-            "check ZOOM_OAUTH_URL and the network, then run doctor again",
-        )
+        return zoom_unreachable("zoom credentials", oauth, exc)
     return Check("zoom credentials", True, f"accepted by {oauth.oauth_url}")
 
 
@@ -142,13 +137,17 @@ async def check_device_grant(oauth: OAuthClient) -> Check:
             'and switch on "Use App on Device" in its Features tab',
         )
     except ZoomError as exc:
-        return Check(
-            "zoom device grant",
-            False,
-            f"could not check it at {oauth.oauth_url} ({type(exc).__name__})",
-            "check ZOOM_OAUTH_URL and the network, then run doctor again",
-        )
+        return zoom_unreachable("zoom device grant", oauth, exc)
     return Check("zoom device grant", True, "enabled")
+
+
+def zoom_unreachable(name: str, oauth: OAuthClient, exc: ZoomError) -> Check:
+    return Check(
+        name,
+        False,
+        f"could not check it at {oauth.oauth_url} ({type(exc).__name__})",
+        "check ZOOM_OAUTH_URL and the network, then run doctor again",
+    )
 
 
 def main() -> int:

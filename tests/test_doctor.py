@@ -60,7 +60,7 @@ def test_unwritable_database_and_unreachable_zoom(tmp_path, zoom, slack):
     )
     assert result.returncode == 1
     assert "FAIL  database" in result.stdout and "ZOOMBOT_DB" in result.stdout
-    assert "FAIL  zoom credentials: could not check them" in result.stdout
+    assert "FAIL  zoom credentials: could not check it" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
 
 
