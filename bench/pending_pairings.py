@@ -35,7 +35,6 @@ import logging
 import multiprocessing
 import os
 import re
-import secrets
 import shlex
 import shutil
 import signal
@@ -58,7 +57,8 @@ from bot.config import Settings
 from bot.emulator.background import BackgroundServer
 from bot.emulator.slack import SlackEmulator
 from bot.emulator.zoom import DEVICE_GRANT_TYPE, ZoomEmulator
-from bot.store import PendingFlow, Store, UserKey
+from bot.pairing import new_flow
+from bot.store import Store, UserKey
 from bot.zoom.device_flow import DeviceAuthorization, parse_device_authorization
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -349,19 +349,7 @@ def seed_store(env: dict[str, str], authorizations: Sequence[DeviceAuthorization
     try:
         with store.db.atomic():
             for index, a in enumerate(authorizations):
-                store.save_flow(
-                    PendingFlow(
-                        key=UserKey(team_id=TEAM_ID, user_id=f"UBENCH{index:06d}"),
-                        flow_id=secrets.token_hex(8),
-                        device_code=a.device_code,
-                        user_code=a.user_code,
-                        verification_uri=a.verification_uri,
-                        verification_uri_complete=a.verification_uri_complete,
-                        interval=a.interval,
-                        expires_at=a.expires_at,
-                        created_at=time.time(),
-                    )
-                )
+                store.save_flow(new_flow(UserKey(team_id=TEAM_ID, user_id=f"UBENCH{index:06d}"), a))
         assert store.count_flows() == len(authorizations)
     finally:
         store.close()

@@ -136,7 +136,7 @@ class PairingService:
                 authorization = await request_device_code(self.oauth)
                 if self.limits is not None:
                     self.limits.record(key)  # only codes Zoom handed out count against the limits
-                flow = _new_flow(key, authorization, response_url)
+                flow = new_flow(key, authorization, response_url)
                 previous = self.store.get_flow(key)
                 self.store.save_flow(flow)  # replaces the previous flow's row: one live flow
                 if previous is not None:
@@ -470,7 +470,10 @@ class PairingService:
         return True
 
 
-def _new_flow(key: UserKey, authorization: DeviceAuthorization, response_url: str) -> PendingFlow:
+def new_flow(
+    key: UserKey, authorization: DeviceAuthorization, response_url: str = ""
+) -> PendingFlow:
+    """A pending flow for a device code Zoom just handed out."""
     return PendingFlow(
         key=key,
         flow_id=secrets.token_hex(8),

@@ -268,9 +268,6 @@ class Store:
             )
         return cursor.rowcount > 0
 
-    def pending_flows(self) -> list[PendingFlow]:
-        return [self._flow(row) for row in self.flows.rows]
-
     def pending_flow_schedule(self) -> list[tuple[UserKey, str, int, float]]:
         """(key, flow_id, interval, expires_at) of every flow, without decrypting anything."""
         rows = self.db.execute(

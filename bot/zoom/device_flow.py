@@ -47,10 +47,6 @@ class PollOutcome:
     tokens: TokenSet | None = None
     error: str | None = None
 
-    @property
-    def final(self) -> bool:
-        return self.status not in (PollStatus.PENDING, PollStatus.SLOW_DOWN)
-
 
 async def request_device_code(oauth: OAuthClient, now: float | None = None) -> DeviceAuthorization:
     """Start a device flow; Zoom takes the scopes from the app's configuration."""
